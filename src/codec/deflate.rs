@@ -1,0 +1,133 @@
+//! Raw deflate (RFC 1951) and zlib (RFC 1950) over flate2's `Compress`/`Decompress`.
+//!
+//! flate2's own stream adapters ignore bytes after the end of the stream and finish in
+//! `Drop`; we use only its state machines, so the adapters' end-of-stream policy applies. The
+//! raw codecs are also the body of gzip (`gzip.rs`), which is why the format used in error
+//! messages is a parameter.
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+
+use crate::buf::{InBuf, OutBuf, Status};
+use crate::codec::{Decode, Encode};
+use crate::config::Settings;
+use crate::{Error, Format, Result};
+
+/// Raw deflate or zlib compressor.
+pub(crate) struct DeflateEncoder {
+    inner: Compress,
+}
+
+impl DeflateEncoder {
+    /// `format` is `Zlib` for a zlib stream; anything else gives raw deflate.
+    pub fn new(format: Format, settings: &Settings) -> Self {
+        // level was validated into 0..=9 by Config::resolve
+        let level = Compression::new(settings.level.clamp(0, 9) as u32);
+        DeflateEncoder {
+            inner: Compress::new(level, format == Format::Zlib),
+        }
+    }
+
+    /// One call into zlib-rs; returns (consumed, flate2 status).
+    fn run(
+        &mut self,
+        input: &[u8],
+        output: &mut OutBuf<'_>,
+        flush: FlushCompress,
+    ) -> Result<(usize, flate2::Status)> {
+        let (in0, out0) = (self.inner.total_in(), self.inner.total_out());
+        let status = self
+            .inner
+            .compress(input, output.spare(), flush)
+            .map_err(|e| {
+                Error::Io(std::io::Error::other(format!(
+                    "deflate: compressor failed: {e}"
+                )))
+            })?;
+        output.advance((self.inner.total_out() - out0) as usize);
+        Ok(((self.inner.total_in() - in0) as usize, status))
+    }
+}
+
+impl Encode for DeflateEncoder {
+    fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<()> {
+        let (consumed, _) = self.run(input.rest(), output, FlushCompress::None)?;
+        input.advance(consumed);
+        Ok(())
+    }
+
+    fn flush(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+        self.run(&[], output, FlushCompress::Sync)?;
+        // zlib's rule: the flush is complete once a call returns with output space left
+        Ok(if output.is_full() {
+            Status::Ongoing
+        } else {
+            Status::Done
+        })
+    }
+
+    fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+        let (_, status) = self.run(&[], output, FlushCompress::Finish)?;
+        Ok(if status == flate2::Status::StreamEnd {
+            Status::Done
+        } else {
+            Status::Ongoing
+        })
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.inner.reset();
+        Ok(())
+    }
+}
+
+/// Raw deflate or zlib decompressor.
+pub(crate) struct DeflateDecoder {
+    inner: Decompress,
+    zlib: bool,
+    /// The format named in errors (`Gzip` when this is a gzip member's body).
+    label: Format,
+}
+
+impl DeflateDecoder {
+    /// `format` is `Zlib` for zlib streams, `Deflate` for raw deflate.
+    pub fn new(format: Format) -> Self {
+        Self::labelled(format == Format::Zlib, format)
+    }
+
+    /// A decoder whose errors name `label`.
+    pub fn labelled(zlib: bool, label: Format) -> Self {
+        DeflateDecoder {
+            inner: Decompress::new(zlib),
+            zlib,
+            label,
+        }
+    }
+}
+
+impl Decode for DeflateDecoder {
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<Status> {
+        let (in0, out0) = (self.inner.total_in(), self.inner.total_out());
+        let result = self
+            .inner
+            .decompress(input.rest(), output.spare(), FlushDecompress::None);
+        input.advance((self.inner.total_in() - in0) as usize);
+        output.advance((self.inner.total_out() - out0) as usize);
+        match result {
+            Ok(flate2::Status::StreamEnd) => Ok(Status::Done),
+            Ok(_) => Ok(Status::Ongoing),
+            Err(e) if e.needs_dictionary().is_some() => Err(Error::unsupported(
+                self.label,
+                "stream needs a preset dictionary",
+            )),
+            Err(e) => Err(Error::corrupt(
+                self.label,
+                e.message().unwrap_or("invalid deflate data").to_string(),
+            )),
+        }
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.inner.reset(self.zlib);
+        Ok(())
+    }
+}

@@ -1,0 +1,317 @@
+//! gzip (RFC 1952): our own header and trailer around the raw deflate codec.
+//!
+//! Parsing the header ourselves keeps hostile headers under our control: FEXTRA is skipped
+//! without being stored (its length is a u16), FNAME and FCOMMENT are bounded at 64 KiB each,
+//! FHCRC is verified, and so are the trailer's CRC-32 and ISIZE. Nothing in the header makes
+//! us allocate.
+
+use crate::buf::{InBuf, OutBuf, Status};
+use crate::codec::deflate::{DeflateDecoder, DeflateEncoder};
+use crate::codec::{Decode, Encode};
+use crate::config::Settings;
+use crate::{Error, Format, Result};
+
+const FHCRC: u8 = 0x02;
+const FEXTRA: u8 = 0x04;
+const FNAME: u8 = 0x08;
+const FCOMMENT: u8 = 0x10;
+const RESERVED_FLAGS: u8 = 0xe0;
+/// OS byte "unknown": the output does not depend on the platform that wrote it.
+const OS_UNKNOWN: u8 = 255;
+/// Longest FNAME or FCOMMENT we accept, terminator included. File names are at most a few
+/// KiB on every system; anything longer is an attack or garbage.
+pub(crate) const MAX_TEXT_FIELD: usize = 64 * 1024;
+
+/// gzip compressor: header, raw deflate, CRC-32 + ISIZE trailer.
+pub(crate) struct GzipEncoder {
+    deflate: DeflateEncoder,
+    header: [u8; 10],
+    header_pos: usize,
+    crc: crc32fast::Hasher,
+    size: u32,
+    trailer: [u8; 8],
+    /// `None` until the deflate stream has finished.
+    trailer_pos: Option<usize>,
+}
+
+impl GzipEncoder {
+    pub fn new(settings: &Settings) -> Self {
+        // XFL: 2 = slowest/best, 4 = fastest (RFC 1952 2.3.1)
+        let xfl = match settings.level {
+            9 => 2,
+            1 => 4,
+            _ => 0,
+        };
+        GzipEncoder {
+            deflate: DeflateEncoder::new(Format::Deflate, settings),
+            header: [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, OS_UNKNOWN],
+            header_pos: 0,
+            crc: crc32fast::Hasher::new(),
+            size: 0,
+            trailer: [0; 8],
+            trailer_pos: None,
+        }
+    }
+
+    /// Write out the header first; false while it does not fit yet.
+    fn header_written(&mut self, output: &mut OutBuf<'_>) -> bool {
+        output.drain(&self.header, &mut self.header_pos)
+    }
+}
+
+impl Encode for GzipEncoder {
+    fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<()> {
+        if !self.header_written(output) {
+            return Ok(());
+        }
+        let start = input.pos;
+        self.deflate.encode(input, output)?;
+        let consumed = &input.data[start..input.pos];
+        self.crc.update(consumed);
+        self.size = self.size.wrapping_add(consumed.len() as u32);
+        Ok(())
+    }
+
+    fn flush(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+        if !self.header_written(output) {
+            return Ok(Status::Ongoing);
+        }
+        self.deflate.flush(output)
+    }
+
+    fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+        if !self.header_written(output) {
+            return Ok(Status::Ongoing);
+        }
+        let pos = match &mut self.trailer_pos {
+            Some(pos) => pos,
+            None => {
+                if self.deflate.finish(output)? == Status::Ongoing {
+                    return Ok(Status::Ongoing);
+                }
+                let crc = std::mem::take(&mut self.crc).finalize();
+                self.trailer[..4].copy_from_slice(&crc.to_le_bytes());
+                self.trailer[4..].copy_from_slice(&self.size.to_le_bytes());
+                self.trailer_pos.insert(0)
+            }
+        };
+        Ok(if output.drain(&self.trailer, pos) {
+            Status::Done
+        } else {
+            Status::Ongoing
+        })
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.deflate.reset()?;
+        self.header_pos = 0;
+        self.crc = crc32fast::Hasher::new();
+        self.size = 0;
+        self.trailer_pos = None;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Fixed,
+    ExtraLen,
+    Extra,
+    Name,
+    Comment,
+    HeaderCrc,
+    Body,
+    Trailer,
+    Done,
+}
+
+/// gzip decompressor for one member.
+pub(crate) struct GzipDecoder {
+    state: State,
+    /// Fixed-size fields assembled across calls: the 10-byte header, XLEN, HCRC, trailer.
+    field: [u8; 10],
+    have: usize,
+    flags: u8,
+    /// FEXTRA bytes still to skip, or FNAME/FCOMMENT bytes seen so far.
+    count: usize,
+    header_crc: crc32fast::Hasher,
+    crc: crc32fast::Hasher,
+    size: u32,
+    deflate: DeflateDecoder,
+}
+
+impl GzipDecoder {
+    pub fn new() -> Self {
+        GzipDecoder {
+            state: State::Fixed,
+            field: [0; 10],
+            have: 0,
+            flags: 0,
+            count: 0,
+            header_crc: crc32fast::Hasher::new(),
+            crc: crc32fast::Hasher::new(),
+            size: 0,
+            deflate: DeflateDecoder::labelled(false, Format::Gzip),
+        }
+    }
+
+    /// The header part that follows `after`, skipping those whose flag is not set.
+    fn next_header_state(&self, after: State) -> State {
+        const ORDER: [(State, u8); 4] = [
+            (State::ExtraLen, FEXTRA),
+            (State::Name, FNAME),
+            (State::Comment, FCOMMENT),
+            (State::HeaderCrc, FHCRC),
+        ];
+        let start = ORDER
+            .iter()
+            .position(|(s, _)| *s == after)
+            .map_or(0, |i| i + 1);
+        ORDER[start..]
+            .iter()
+            .find(|(_, flag)| self.flags & flag != 0)
+            .map_or(State::Body, |(s, _)| *s)
+    }
+
+    /// Assemble `need` bytes of a fixed field, feeding them to the header CRC if asked.
+    fn fill_field(&mut self, input: &mut InBuf<'_>, need: usize, header: bool) -> bool {
+        let start = input.pos;
+        let done = input.fill(&mut self.field, &mut self.have, need);
+        if header {
+            self.header_crc.update(&input.data[start..input.pos]);
+        }
+        done
+    }
+}
+
+impl Decode for GzipDecoder {
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<Status> {
+        let corrupt = |detail: &str| Error::corrupt(Format::Gzip, detail);
+        loop {
+            match self.state {
+                State::Fixed => {
+                    if !self.fill_field(input, 10, true) {
+                        return Ok(Status::Ongoing);
+                    }
+                    if self.field[..2] != [0x1f, 0x8b] {
+                        return Err(corrupt("not a gzip stream (bad magic bytes)"));
+                    }
+                    if self.field[2] != 8 {
+                        return Err(Error::corrupt(
+                            Format::Gzip,
+                            format!("unknown compression method {}", self.field[2]),
+                        ));
+                    }
+                    self.flags = self.field[3];
+                    if self.flags & RESERVED_FLAGS != 0 {
+                        return Err(corrupt("reserved header flags are set"));
+                    }
+                    self.have = 0;
+                    self.state = self.next_header_state(State::Fixed);
+                }
+                State::ExtraLen => {
+                    if !self.fill_field(input, 2, true) {
+                        return Ok(Status::Ongoing);
+                    }
+                    self.count = usize::from(u16::from_le_bytes([self.field[0], self.field[1]]));
+                    self.have = 0;
+                    self.state = State::Extra;
+                }
+                State::Extra => {
+                    let n = self.count.min(input.rest().len());
+                    self.header_crc.update(&input.rest()[..n]);
+                    input.advance(n);
+                    self.count -= n;
+                    if self.count > 0 {
+                        return Ok(Status::Ongoing);
+                    }
+                    self.state = self.next_header_state(State::ExtraLen);
+                }
+                State::Name | State::Comment => {
+                    let rest = input.rest();
+                    let (n, terminated) = match rest.iter().position(|&b| b == 0) {
+                        Some(i) => (i + 1, true),
+                        None => (rest.len(), false),
+                    };
+                    self.header_crc.update(&rest[..n]);
+                    input.advance(n);
+                    self.count += n;
+                    if self.count > MAX_TEXT_FIELD {
+                        return Err(corrupt(if self.state == State::Name {
+                            "file name field is longer than 64 KiB"
+                        } else {
+                            "comment field is longer than 64 KiB"
+                        }));
+                    }
+                    if !terminated {
+                        return Ok(Status::Ongoing);
+                    }
+                    self.count = 0;
+                    self.state = self.next_header_state(self.state);
+                }
+                State::HeaderCrc => {
+                    if !self.fill_field(input, 2, false) {
+                        return Ok(Status::Ongoing);
+                    }
+                    let expected = u16::from_le_bytes([self.field[0], self.field[1]]);
+                    let actual = std::mem::take(&mut self.header_crc).finalize() as u16;
+                    if expected != actual {
+                        return Err(corrupt("header CRC mismatch"));
+                    }
+                    self.have = 0;
+                    self.state = State::Body;
+                }
+                State::Body => {
+                    let start = output.pos;
+                    let status = self.deflate.decode(input, output)?;
+                    let produced = &output.data[start..output.pos];
+                    self.crc.update(produced);
+                    self.size = self.size.wrapping_add(produced.len() as u32);
+                    if status == Status::Ongoing {
+                        return Ok(Status::Ongoing);
+                    }
+                    self.state = State::Trailer;
+                }
+                State::Trailer => {
+                    if !self.fill_field(input, 8, false) {
+                        return Ok(Status::Ongoing);
+                    }
+                    let crc = u32::from_le_bytes([
+                        self.field[0],
+                        self.field[1],
+                        self.field[2],
+                        self.field[3],
+                    ]);
+                    let size = u32::from_le_bytes([
+                        self.field[4],
+                        self.field[5],
+                        self.field[6],
+                        self.field[7],
+                    ]);
+                    if crc != std::mem::take(&mut self.crc).finalize() {
+                        return Err(corrupt("CRC-32 mismatch (data is corrupt)"));
+                    }
+                    if size != self.size {
+                        return Err(corrupt(
+                            "size mismatch (ISIZE field does not match the data)",
+                        ));
+                    }
+                    self.state = State::Done;
+                }
+                State::Done => return Ok(Status::Done),
+            }
+        }
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.deflate.reset()?;
+        self.state = State::Fixed;
+        self.have = 0;
+        self.flags = 0;
+        self.count = 0;
+        self.header_crc = crc32fast::Hasher::new();
+        self.crc = crc32fast::Hasher::new();
+        self.size = 0;
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! zstd over the zstd crate's contexts (`zstd_safe::CCtx`/`DCtx`, which `zstd::stream::raw`
+//! wraps). We call them directly so that errors keep their libzstd error code: a window larger
+//! than the memory limit must become `LimitExceeded`, not a generic I/O error.
+//!
+//! libzstd skips skippable frames itself and reports the end of every frame (skippable or
+//! not) as a completed member, which is exactly the `Decode` contract.
+
+use zstd::zstd_safe::{
+    self, zstd_sys::ZSTD_ErrorCode, CCtx, CParameter, DCtx, DParameter, InBuffer, OutBuffer,
+};
+
+use crate::buf::{InBuf, OutBuf, Status};
+use crate::codec::{Decode, Encode};
+use crate::config::Settings;
+use crate::{Error, Format, Result};
+
+/// Run one libzstd streaming call over our cursors; returns libzstd's result.
+fn with_buffers<F>(input: &mut InBuf<'_>, output: &mut OutBuf<'_>, call: F) -> zstd_safe::SafeResult
+where
+    F: FnOnce(&mut OutBuffer<'_, [u8]>, &mut InBuffer<'_>) -> zstd_safe::SafeResult,
+{
+    let mut zin = InBuffer::around(input.rest());
+    let mut zout = OutBuffer::around(output.spare());
+    let result = call(&mut zout, &mut zin);
+    let (consumed, produced) = (zin.pos(), zout.pos());
+    input.advance(consumed);
+    output.advance(produced);
+    result
+}
+
+fn error_name(code: usize) -> String {
+    // libzstd's names are capitalised sentences; our messages are lowercase phrases
+    let name = zstd_safe::get_error_name(code);
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::from("unknown error"),
+    }
+}
+
+fn encoder_error(code: usize) -> Error {
+    Error::Io(std::io::Error::other(format!(
+        "zstd: compressor failed: {}",
+        error_name(code)
+    )))
+}
+
+/// zstd compressor.
+pub(crate) struct ZstdEncoder {
+    cctx: CCtx<'static>,
+}
+
+impl ZstdEncoder {
+    pub fn new(settings: &Settings) -> Result<Self> {
+        let mut cctx =
+            CCtx::try_create().ok_or_else(|| Error::Io(std::io::ErrorKind::OutOfMemory.into()))?;
+        cctx.set_parameter(CParameter::CompressionLevel(settings.level))
+            .map_err(encoder_error)?;
+        cctx.set_parameter(CParameter::ChecksumFlag(settings.checksum))
+            .map_err(encoder_error)?;
+        Ok(ZstdEncoder { cctx })
+    }
+}
+
+impl Encode for ZstdEncoder {
+    fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<()> {
+        with_buffers(input, output, |o, i| self.cctx.compress_stream(o, i))
+            .map_err(encoder_error)?;
+        Ok(())
+    }
+
+    fn flush(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+        let mut zout = OutBuffer::around(output.spare());
+        let remaining = self.cctx.flush_stream(&mut zout).map_err(encoder_error)?;
+        let produced = zout.pos();
+        output.advance(produced);
+        Ok(if remaining == 0 {
+            Status::Done
+        } else {
+            Status::Ongoing
+        })
+    }
+
+    fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+        let mut zout = OutBuffer::around(output.spare());
+        let remaining = self.cctx.end_stream(&mut zout).map_err(encoder_error)?;
+        let produced = zout.pos();
+        output.advance(produced);
+        Ok(if remaining == 0 {
+            Status::Done
+        } else {
+            Status::Ongoing
+        })
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.cctx
+            .reset(zstd_safe::ResetDirective::SessionOnly)
+            .map_err(encoder_error)?;
+        Ok(())
+    }
+}
+
+/// The largest window log whose window plus libzstd's streaming buffers (two 128 KiB blocks
+/// and the context) fit in `max_memory`. libzstd checks the frame header's window against it
+/// before allocating anything.
+pub(crate) fn window_log_max(max_memory: u64) -> u32 {
+    const OVERHEAD: u64 = 2 * (128 << 10) + (160 << 10);
+    // ZSTD_WINDOWLOG_ABSOLUTEMIN .. ZSTD_WINDOWLOG_MAX_64
+    (10..=31)
+        .rev()
+        .find(|&log| (1u64 << log) + OVERHEAD <= max_memory)
+        .unwrap_or(10)
+}
+
+/// zstd decompressor; one frame per member.
+pub(crate) struct ZstdDecoder {
+    dctx: DCtx<'static>,
+    max_memory: u64,
+    /// Set once the current frame has produced output or consumed input; a frame that ends
+    /// must have started.
+    in_frame: bool,
+    /// The current frame is a skippable frame (its first byte is `0x5?`, zstd's is `0x28`).
+    skippable: bool,
+}
+
+impl ZstdDecoder {
+    pub fn new(settings: &Settings) -> Result<Self> {
+        let mut dctx =
+            DCtx::try_create().ok_or_else(|| Error::Io(std::io::ErrorKind::OutOfMemory.into()))?;
+        dctx.set_parameter(DParameter::WindowLogMax(window_log_max(
+            settings.max_memory,
+        )))
+        .map_err(|code| Error::InvalidConfig(format!("zstd: {}", error_name(code))))?;
+        Ok(ZstdDecoder {
+            dctx,
+            max_memory: settings.max_memory,
+            in_frame: false,
+            skippable: false,
+        })
+    }
+
+    fn decode_error(&self, code: usize) -> Error {
+        if zstd_safe::is_error_kind(
+            code,
+            ZSTD_ErrorCode::ZSTD_error_frameParameter_windowTooLarge,
+        ) || zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_memory_allocation)
+        {
+            Error::LimitExceeded {
+                limit: self.max_memory,
+            }
+        } else if zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_dictionary_wrong) {
+            Error::unsupported(Format::Zstd, "frame needs a dictionary")
+        } else {
+            Error::corrupt(Format::Zstd, error_name(code))
+        }
+    }
+}
+
+impl Decode for ZstdDecoder {
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<Status> {
+        let (in0, out0) = (input.pos, output.pos);
+        if !self.in_frame {
+            if let Some(&first) = input.rest().first() {
+                self.skippable = first & 0xf0 == 0x50;
+            }
+        }
+        let hint = with_buffers(input, output, |o, i| self.dctx.decompress_stream(o, i))
+            .map_err(|code| self.decode_error(code))?;
+        self.in_frame |= input.pos > in0 || output.pos > out0;
+        // 0: a frame (or skippable frame) is complete and fully flushed
+        if hint == 0 && self.in_frame {
+            Ok(Status::Done)
+        } else {
+            Ok(Status::Ongoing)
+        }
+    }
+
+    fn ended_skippable(&self) -> bool {
+        self.skippable
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.in_frame = false;
+        self.skippable = false;
+        self.dctx
+            .reset(zstd_safe::ResetDirective::SessionOnly)
+            .map_err(|code| self.decode_error(code))?;
+        Ok(())
+    }
+}

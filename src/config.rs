@@ -1,0 +1,259 @@
+//! `Config` and `Level`: the format-independent "how" of an adapter, validated once.
+//!
+//! A `Config` is a plain value the user builds and may share between many adapters. When an
+//! adapter is built, [`Config::resolve`] checks it against the chosen format and turns it into
+//! [`Settings`], the backend-level numbers the codecs use; nothing on the hot path validates
+//! again.
+
+use std::str::FromStr;
+
+use crate::{Error, Format, Result};
+
+/// Default size of an adapter's internal buffer: 64 KiB.
+pub const DEFAULT_BUFFER_SIZE: usize = 64 * 1024;
+
+/// Default [`Config::max_memory`] for decoders: 256 MiB.
+///
+/// Enough for every stream the reference tools write by default or at their highest ordinary
+/// level: zstd windows up to 2^27 (128 MiB, the zstd CLI's own default limit; level 19 uses
+/// 8 MiB), xz/lzma dictionaries up to preset 9's 64 MiB and beyond, and any lz4 block size.
+/// A hostile header asking for more fails with [`Error::LimitExceeded`] before anything is
+/// allocated.
+pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
+
+/// Largest accepted `buffer_size`: 1 GiB.
+const MAX_BUFFER_SIZE: usize = 1 << 30;
+
+/// Compression level, mapped onto each backend's own scale.
+///
+/// | format | `Fastest` | `Fast` | `Default` | `Best` | `Exact(n)` range |
+/// |---|---|---|---|---|---|
+/// | gzip, zlib, deflate (zlib-rs) | 1 | 3 | 6 | 9 | 0 (stored) ..= 9 |
+/// | zstd | 1 | 2 | 3 | 19 | -131072 ..= 22 (negative = fast modes, 0 = 3) |
+/// | lz4 | 1 | 1 | 1 | 2 | 1 (independent blocks) ..= 2 (linked blocks) |
+/// | xz, lzma (presets) | 0 | 3 | 6 | 9 | 0 ..= 9 |
+///
+/// lz4_flex implements only LZ4's fast compressor (what the `lz4` CLI does at `-1`); its two
+/// "levels" choose independent blocks (each decodable alone) or linked blocks (each may refer
+/// to the previous 64 KiB: a few percent smaller, like `lz4 -BD`).
+///
+/// `Best` stops at zstd 19, as the zstd CLI does without `--ultra`: levels 20-22 need windows
+/// of up to 128 MiB in every decoder.
+///
+/// ```
+/// use compressio::{compress_with, Config, Format, Level};
+///
+/// let data = vec![7u8; 10_000];
+/// let small = compress_with(&data, Format::Zstd, &Config::default().level(Level::Best))?;
+/// let exact = compress_with(&data, Format::Zstd, &Config::default().level(Level::Exact(19)))?;
+/// assert_eq!(small, exact);
+/// assert!(compress_with(&data, Format::Gzip, &Config::default().level(Level::Exact(10))).is_err());
+/// # Ok::<(), compressio::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Level {
+    /// The fastest useful setting.
+    Fastest,
+    /// Faster than the default, most of its ratio.
+    Fast,
+    /// The backend's own default.
+    #[default]
+    Default,
+    /// The best ratio without extreme memory use.
+    Best,
+    /// A level on the backend's own scale (see the table).
+    Exact(i32),
+}
+
+impl FromStr for Level {
+    type Err = Error;
+
+    /// Parses `fastest`, `fast`, `default`, `best` or an integer (an [`Level::Exact`] level).
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "fastest" => Level::Fastest,
+            "fast" => Level::Fast,
+            "default" => Level::Default,
+            "best" => Level::Best,
+            n => Level::Exact(n.parse().map_err(|_| {
+                Error::InvalidConfig(format!(
+                    "invalid level {s:?} (expected fastest, fast, default, best or a number)"
+                ))
+            })?),
+        })
+    }
+}
+
+impl Level {
+    /// This level on `format`'s backend scale, or `InvalidConfig` when out of range.
+    pub(crate) fn resolve(self, format: Format) -> Result<i32> {
+        let (table, range): ([i32; 4], std::ops::RangeInclusive<i32>) = match format {
+            Format::Gzip | Format::Zlib | Format::Deflate => ([1, 3, 6, 9], 0..=9),
+            Format::Zstd => ([1, 2, 3, 19], -(1 << 17)..=22),
+            Format::Lz4 => ([1, 1, 1, 2], 1..=2),
+            Format::Xz | Format::Lzma => ([0, 3, 6, 9], 0..=9),
+        };
+        match self {
+            Level::Fastest => Ok(table[0]),
+            Level::Fast => Ok(table[1]),
+            Level::Default => Ok(table[2]),
+            Level::Best => Ok(table[3]),
+            Level::Exact(n) if range.contains(&n) => Ok(n),
+            Level::Exact(n) => Err(Error::InvalidConfig(format!(
+                "{format} level {n} is out of range {}..={}",
+                range.start(),
+                range.end()
+            ))),
+        }
+    }
+}
+
+/// How an adapter works: level, buffer, checksums, limits. Independent of the format, so one
+/// `Config` can serve every format; each adapter validates it when built.
+///
+/// Builder methods take and return `Self`:
+///
+/// ```
+/// use compressio::{Config, Level};
+///
+/// let config = Config::default()
+///     .level(Level::Best)
+///     .buffer_size(256 * 1024)
+///     .max_output(1 << 30);
+/// # let _ = config;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub(crate) level: Level,
+    pub(crate) buffer_size: Option<usize>,
+    pub(crate) checksum: Option<bool>,
+    pub(crate) max_output: Option<u64>,
+    pub(crate) max_memory: Option<u64>,
+    pub(crate) single_stream: bool,
+}
+
+impl Config {
+    /// Compression level (encoders). Default [`Level::Default`].
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Size in bytes of the adapter's one internal buffer (encoders: compressed output waiting
+    /// for the inner writer; decoders: compressed input read ahead). Default 64 KiB; must be
+    /// between 1 byte and 1 GiB. [`Decoder::auto`](crate::Decoder::auto) uses at least 32
+    /// bytes, the look-ahead format detection needs.
+    pub fn buffer_size(mut self, bytes: usize) -> Self {
+        self.buffer_size = Some(bytes);
+        self
+    }
+
+    /// Write the optional content checksum where the format has one (encoders):
+    /// zstd's XXH64 content checksum and lz4's XXH32 content checksum (both on by default, as
+    /// in the reference CLIs), xz's integrity check (CRC64 when on, the default; none when
+    /// off). gzip, zlib always carry their checksum; deflate and lzma have none. Decoders
+    /// always verify every checksum present.
+    pub fn checksum(mut self, on: bool) -> Self {
+        self.checksum = Some(on);
+        self
+    }
+
+    /// Decoders: fail with [`Error::LimitExceeded`] instead of producing more than `bytes` of
+    /// output in total. The limit is checked before the excess is handed out: a caller never
+    /// receives more than `bytes`. Default: no limit.
+    pub fn max_output(mut self, bytes: u64) -> Self {
+        self.max_output = Some(bytes);
+        self
+    }
+
+    /// Decoders: the most memory the codec may commit to its window and buffers, checked
+    /// against the stream's headers *before* allocating (zstd window, xz/lzma dictionary,
+    /// lz4 block size). Exceeding it is [`Error::LimitExceeded`]. Default
+    /// [`DEFAULT_MAX_MEMORY`] (256 MiB).
+    pub fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = Some(bytes);
+        self
+    }
+
+    /// Decoders: stop after the first member/frame/stream instead of decoding concatenated
+    /// ones; [`Decoder::into_parts`](crate::Decoder::into_parts) then returns every byte after
+    /// it. Default `false` (concatenations decode as one stream, like the reference CLIs).
+    pub fn single_stream(mut self, on: bool) -> Self {
+        self.single_stream = on;
+        self
+    }
+
+    /// Preset: [`Level::Fastest`].
+    pub fn fastest() -> Self {
+        Config::default().level(Level::Fastest)
+    }
+
+    /// Preset: [`Level::Default`], the backends' own balance of speed and ratio.
+    pub fn balanced() -> Self {
+        Config::default().level(Level::Default)
+    }
+
+    /// Preset: [`Level::Best`].
+    pub fn smallest() -> Self {
+        Config::default().level(Level::Best)
+    }
+
+    /// Preset for small footprints: [`Level::Fastest`] (the smallest windows and tables every
+    /// backend has: zstd 1, xz preset 0, deflate 1), an 8 KiB buffer, and decoders that
+    /// refuse streams needing more than 16 MiB of codec memory (xz up to preset 6, zstd
+    /// windows up to 8 MiB).
+    pub fn low_memory() -> Self {
+        Config::default()
+            .level(Level::Fastest)
+            .buffer_size(8 * 1024)
+            .max_memory(16 * 1024 * 1024)
+    }
+
+    /// Check this config against `format` and turn it into backend settings. The level is
+    /// an encoder setting: decoders ignore it, so one config can serve both directions.
+    pub(crate) fn resolve(&self, format: Format, direction: Direction) -> Result<Settings> {
+        if !format.is_enabled() {
+            return Err(Error::unsupported(
+                format,
+                format!("compressio was built without the cargo feature for {format}"),
+            ));
+        }
+        let buffer_size = self.buffer_size.unwrap_or(DEFAULT_BUFFER_SIZE);
+        if buffer_size == 0 || buffer_size > MAX_BUFFER_SIZE {
+            return Err(Error::InvalidConfig(format!(
+                "buffer_size must be between 1 byte and 1 GiB, not {buffer_size}"
+            )));
+        }
+        Ok(Settings {
+            level: match direction {
+                Direction::Compress => self.level.resolve(format)?,
+                Direction::Decompress => 0,
+            },
+            buffer_size,
+            checksum: self.checksum.unwrap_or(true),
+            max_output: self.max_output.unwrap_or(u64::MAX),
+            max_memory: self.max_memory.unwrap_or(DEFAULT_MAX_MEMORY),
+            single_stream: self.single_stream,
+        })
+    }
+}
+
+/// Which way an adapter works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Compress,
+    Decompress,
+}
+
+/// A `Config` resolved for one format: what the codecs and adapters actually use.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    /// On the backend's own scale.
+    pub level: i32,
+    pub buffer_size: usize,
+    pub checksum: bool,
+    pub max_output: u64,
+    pub max_memory: u64,
+    pub single_stream: bool,
+}

@@ -1,0 +1,175 @@
+//! The crate's one error type and its lossless round trip through `std::io::Error`.
+//!
+//! Adapters implement `Read`/`Write`, so every error has to travel as an `io::Error` at some
+//! point. [`Error`] converts into an `io::Error` whose payload is the `Error` itself, and
+//! `From<io::Error>` unwraps it again, so `Error::Corrupt` stays `Error::Corrupt` across
+//! `std::io::copy`, `read_to_end` and friends.
+
+use std::fmt;
+use std::io;
+
+use crate::Format;
+
+/// Everything that can go wrong while compressing or decompressing.
+///
+/// Converts into [`std::io::Error`] (kind `InvalidData` for bad data and exceeded limits,
+/// `UnexpectedEof` for truncation, `InvalidInput` for a bad configuration, `Unsupported` for
+/// stream features this build cannot handle) and back again without losing the variant:
+///
+/// ```
+/// use compressio::{Error, Format};
+///
+/// let err = Error::Truncated { format: Format::Zstd };
+/// let io: std::io::Error = err.into();
+/// assert_eq!(io.kind(), std::io::ErrorKind::UnexpectedEof);
+/// assert!(matches!(Error::from(io), Error::Truncated { format: Format::Zstd }));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The inner reader or writer failed.
+    Io(io::Error),
+    /// The compressed data is invalid: bad header, bad checksum, impossible block.
+    Corrupt {
+        /// The format being decoded.
+        format: Format,
+        /// What was wrong, e.g. `"header CRC mismatch"`.
+        detail: String,
+    },
+    /// The input ended in the middle of a stream.
+    Truncated {
+        /// The format being decoded.
+        format: Format,
+    },
+    /// Bytes follow the end of the stream that do not start another member of the same format.
+    ///
+    /// Use [`Config::single_stream`](crate::Config::single_stream) and
+    /// [`Decoder::into_parts`](crate::Decoder::into_parts) to read such data deliberately.
+    TrailingData {
+        /// The format of the stream that ended.
+        format: Format,
+    },
+    /// [`Decoder::auto`](crate::Decoder::auto) found no known format at the start of the input.
+    UnknownFormat,
+    /// A limit from the [`Config`](crate::Config) would have been exceeded
+    /// (`max_output` or `max_memory`); `limit` is that limit's value in bytes.
+    LimitExceeded {
+        /// The limit that was hit, in bytes.
+        limit: u64,
+    },
+    /// The [`Config`](crate::Config) is not valid for this format (level out of range, zero
+    /// buffer size, ...).
+    InvalidConfig(String),
+    /// The stream is valid but uses a feature this build does not support (a preset
+    /// dictionary, a format whose cargo feature is disabled, ...).
+    Unsupported {
+        /// The format concerned.
+        format: Format,
+        /// What is unsupported.
+        detail: String,
+    },
+}
+
+/// `std::result::Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn corrupt(format: Format, detail: impl Into<String>) -> Self {
+        Error::Corrupt {
+            format,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn unsupported(format: Format, detail: impl Into<String>) -> Self {
+        Error::Unsupported {
+            format,
+            detail: detail.into(),
+        }
+    }
+
+    /// The `io::ErrorKind` this error travels as.
+    pub fn io_kind(&self) -> io::ErrorKind {
+        match self {
+            Error::Io(e) => e.kind(),
+            Error::Corrupt { .. }
+            | Error::TrailingData { .. }
+            | Error::UnknownFormat
+            | Error::LimitExceeded { .. } => io::ErrorKind::InvalidData,
+            Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
+            Error::InvalidConfig(_) => io::ErrorKind::InvalidInput,
+            Error::Unsupported { .. } => io::ErrorKind::Unsupported,
+        }
+    }
+
+    /// A copy of this error for a decoder that keeps reporting it after the first failure.
+    /// `io::Error` is not `Clone`; its kind and message are kept.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::Io(e) => Error::Io(io::Error::new(e.kind(), e.to_string())),
+            Error::Corrupt { format, detail } => Error::corrupt(*format, detail.clone()),
+            Error::Truncated { format } => Error::Truncated { format: *format },
+            Error::TrailingData { format } => Error::TrailingData { format: *format },
+            Error::UnknownFormat => Error::UnknownFormat,
+            Error::LimitExceeded { limit } => Error::LimitExceeded { limit: *limit },
+            Error::InvalidConfig(s) => Error::InvalidConfig(s.clone()),
+            Error::Unsupported { format, detail } => Error::unsupported(*format, detail.clone()),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "i/o error: {e}"),
+            Error::Corrupt { format, detail } => write!(f, "{format}: {detail}"),
+            Error::Truncated { format } => {
+                write!(f, "{format}: unexpected end of input (truncated stream)")
+            }
+            Error::TrailingData { format } => {
+                write!(f, "{format}: unexpected data after the end of the stream")
+            }
+            Error::UnknownFormat => f.write_str("unknown compression format"),
+            Error::LimitExceeded { limit } => write!(f, "limit of {limit} bytes exceeded"),
+            Error::InvalidConfig(s) => write!(f, "invalid configuration: {s}"),
+            Error::Unsupported { format, detail } => write!(f, "{format}: unsupported: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    /// Unwraps an `io::Error` that carries an [`Error`] (as produced by `From<Error> for
+    /// io::Error`); any other `io::Error` becomes [`Error::Io`].
+    fn from(e: io::Error) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+                Some(Ok(err)) => *err,
+                // unreachable: checked with `is` above; keep a sane value anyway
+                Some(Err(other)) => Error::Io(io::Error::other(other)),
+                None => Error::Io(io::Error::other("empty i/o error")),
+            }
+        } else {
+            Error::Io(e)
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    /// [`Error::Io`] gives back the original `io::Error`; every other variant is wrapped with
+    /// its [`io_kind`](Error::io_kind) and can be recovered with `Error::from`.
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Io(e) => e,
+            other => io::Error::new(other.io_kind(), other),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! # compressio
+//!
+//! Streaming compression adapters over `std::io` for **gzip, zlib, raw deflate, zstd, lz4
+//! (frame), xz and legacy lzma**, with one API, strict decoding and bounded memory.
+//!
+//! - [`Encoder<W>`] wraps any `Write` and compresses what you write to it;
+//!   [`Decoder<R>`] wraps any `Read` and decompresses what you read from it. Both work in
+//!   `std::io::copy` pipelines and over files, sockets, `Vec<u8>` or each other.
+//! - Each adapter owns **one buffer** of [`Config::buffer_size`] bytes, allocated once: a
+//!   stream of any length runs in memory bounded by that buffer plus the codec's own window.
+//! - Decoders are **strict**: a truncated stream is [`Error::Truncated`], never short output;
+//!   garbage after the end is [`Error::TrailingData`]; checksums are verified; hostile headers
+//!   hit [`Config::max_memory`] before anything is allocated.
+//! - [`compress`], [`decompress`], [`decompress_auto`] and friends are thin layers over the
+//!   same adapters.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use compressio::{Decoder, Encoder, Format};
+//!
+//! // compress into any writer...
+//! let mut encoder = Encoder::new(Vec::new(), Format::Zstd)?;
+//! encoder.write_all(b"the same bytes, the same bytes, the same bytes")?;
+//! let compressed = encoder.finish()?;
+//!
+//! // ...and read it back from any reader, detecting the format
+//! let mut decoder = Decoder::auto(&compressed[..])?;
+//! let mut text = String::new();
+//! decoder.read_to_string(&mut text)?;
+//! assert_eq!(text, "the same bytes, the same bytes, the same bytes");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Formats and backends
+//!
+//! | [`Format`] | backend | detected by |
+//! |---|---|---|
+//! | `Gzip` | flate2 (zlib-rs) raw deflate + our RFC 1952 header/trailer | `1f 8b` |
+//! | `Zlib` | flate2 (zlib-rs) | RFC 1950 header check |
+//! | `Deflate` | flate2 (zlib-rs) | never (no header) |
+//! | `Zstd` | zstd (libzstd) | `28 b5 2f fd` |
+//! | `Lz4` | our frame codec over lz4_flex's block API, xxh32 | `04 22 4d 18` |
+//! | `Xz` | liblzma | `fd 37 7a 58 5a 00` |
+//! | `Lzma` | liblzma (`lzma_alone`) | header heuristic |
+//!
+//! Each backend sits behind a cargo feature (`deflate`, `zstd`, `lz4`, `xz`), all on by
+//! default. The levels are mapped onto each backend's scale as described on [`Level`].
+//!
+//! ## Errors
+//!
+//! Every failure is an [`Error`]. Inside `Read`/`Write` it travels as an `std::io::Error`
+//! and comes back out with `Error::from` unchanged, so
+//! `matches!(Error::from(io_err), Error::Corrupt { .. })` works after `std::io::copy`.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod buf;
+mod codec;
+mod config;
+mod error;
+mod format;
+mod read;
+mod write;
+
+use std::io::{Read, Write};
+
+pub use config::{Config, Level, DEFAULT_BUFFER_SIZE, DEFAULT_MAX_MEMORY};
+pub use error::{Error, Result};
+pub use format::Format;
+pub use read::{Decoder, MAX_SKIPPABLE_PREFIX};
+pub use write::Encoder;
+
+/// Compress `data` into a new `Vec` with the default [`Config`].
+///
+/// ```
+/// let packed = compressio::compress(&[0u8; 100_000], compressio::Format::Gzip)?;
+/// assert!(packed.len() < 200);
+/// # Ok::<(), compressio::Error>(())
+/// ```
+pub fn compress(data: &[u8], format: Format) -> Result<Vec<u8>> {
+    compress_with(data, format, &Config::default())
+}
+
+/// Compress `data` into a new `Vec` with `config`: an [`Encoder`] over a `Vec`.
+pub fn compress_with(data: &[u8], format: Format, config: &Config) -> Result<Vec<u8>> {
+    let mut encoder = Encoder::with_config(Vec::new(), format, config)?;
+    encoder.write_all(data)?;
+    Ok(encoder.finish()?)
+}
+
+/// Decompress all of `data`, which must be exactly one `format` stream (or a concatenation
+/// of members), with the default [`Config`].
+///
+/// ```
+/// use compressio::{compress, decompress, Error, Format};
+///
+/// let packed = compress(b"abc", Format::Lz4)?;
+/// assert_eq!(decompress(&packed, Format::Lz4)?, b"abc");
+/// assert!(matches!(decompress(&packed[..packed.len() - 1], Format::Lz4), Err(Error::Truncated { .. })));
+/// # Ok::<(), compressio::Error>(())
+/// ```
+pub fn decompress(data: &[u8], format: Format) -> Result<Vec<u8>> {
+    decompress_with(data, format, &Config::default())
+}
+
+/// Decompress all of `data` with `config`: a [`Decoder`] over the slice. The output `Vec`
+/// grows with what is actually produced (never from a size the input claims), and
+/// [`Config::max_output`] caps it.
+pub fn decompress_with(data: &[u8], format: Format, config: &Config) -> Result<Vec<u8>> {
+    read_all(Decoder::with_config(data, format, config)?)
+}
+
+/// Decompress all of `data`, detecting the format (see [`Decoder::auto`]).
+///
+/// ```
+/// let packed = compressio::compress(b"abc", compressio::Format::Gzip)?;
+/// assert_eq!(compressio::decompress_auto(&packed)?, b"abc");
+/// # Ok::<(), compressio::Error>(())
+/// ```
+pub fn decompress_auto(data: &[u8]) -> Result<Vec<u8>> {
+    read_all(Decoder::auto(data)?)
+}
+
+fn read_all<R: Read>(mut decoder: Decoder<R>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    decoder.read_to_end(&mut out)?;
+    Ok(out)
+}

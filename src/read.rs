@@ -1,0 +1,409 @@
+//! `Decoder<R>`: the one decompressing reader, generic over every codec.
+//!
+//! Compressed input is read into the adapter's buffer and decoded straight into the caller's
+//! buffer. This module alone decides what happens at the edges of the data: what follows a
+//! member (another member, xz stream padding, trailing garbage, the end), when the input ended
+//! too early (`Truncated`), when `max_output` is reached, and which format `auto` sees.
+
+use std::fmt;
+use std::io::{self, Read};
+
+use bytes::Bytes;
+
+use crate::buf::{Buffer, InBuf, OutBuf, Status};
+use crate::codec::{self, Decode};
+use crate::config::Direction;
+use crate::format::{self, Match, Sniff};
+use crate::{Config, Error, Format, Result};
+
+/// `Decoder::auto` needs this much look-ahead: the legacy lzma header (13 bytes) or a
+/// skippable frame header (8) followed by a magic number.
+const MIN_AUTO_BUFFER: usize = 32;
+/// `Decoder::auto` skips at most this many bytes of leading skippable frames before giving up.
+pub const MAX_SKIPPABLE_PREFIX: u64 = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Inside a member: the codec decides.
+    Member,
+    /// A member has ended; `zeros` bytes of xz stream padding seen since.
+    Boundary { zeros: u64 },
+    /// The stream has ended; `read` returns 0.
+    End,
+}
+
+/// A decompressing reader: reads `format` from the inner reader and returns the decompressed
+/// bytes.
+///
+/// - Accepts any `Read` (no `BufRead` needed): the adapter's own buffer (`buffer_size`, 64 KiB
+///   by default, allocated once) holds the compressed input read ahead.
+/// - **Concatenated** members (multi-member gzip, several zstd or lz4 frames, skippable frames,
+///   several xz streams with stream padding) decode as one stream, like the reference tools.
+///   With [`Config::single_stream`] the decoder stops after the first data member and
+///   [`into_parts`](Decoder::into_parts) returns every byte after it.
+/// - **Strict**: input that ends inside a member is [`Error::Truncated`] (never a short `Ok`);
+///   bytes after the end that do not start another member are [`Error::TrailingData`]; a bad
+///   checksum is [`Error::Corrupt`]. zlib, raw deflate and lzma are single-stream formats, so
+///   anything after their end is trailing data. After a data error, every further `read`
+///   reports it again; after `Truncated` or an I/O error (`WouldBlock`, say) a later `read`
+///   continues where it stopped.
+/// - **Limits**: [`Config::max_output`] is checked before the excess is returned;
+///   [`Config::max_memory`] before the codec allocates its window.
+///
+/// ```
+/// use std::io::Read;
+/// use compressio::{compress, Decoder, Format};
+///
+/// let compressed = compress(b"hello world", Format::Xz)?;
+/// let mut decoder = Decoder::auto(&compressed[..])?;
+/// assert_eq!(decoder.format(), Format::Xz);
+/// let mut text = String::new();
+/// decoder.read_to_string(&mut text)?;
+/// assert_eq!(text, "hello world");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Decoder<R: Read> {
+    inner: R,
+    buf: Buffer,
+    codec: Box<dyn Decode>,
+    format: Format,
+    state: State,
+    single_stream: bool,
+    max_output: u64,
+    total_in: u64,
+    total_out: u64,
+    /// The data error that stopped the stream, reported again on every later call.
+    failed: Option<Error>,
+}
+
+impl<R: Read> Decoder<R> {
+    /// A decoder for `format` with the default [`Config`].
+    pub fn new(inner: R, format: Format) -> Result<Self> {
+        Self::with_config(inner, format, &Config::default())
+    }
+
+    /// A decoder for `format` with `config` (validated here).
+    pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
+        let settings = config.resolve(format, Direction::Decompress)?;
+        let buf = Buffer::new(settings.buffer_size);
+        Self::build(inner, buf, format, config, 0)
+    }
+
+    /// A decoder for whatever format the input starts with (see [`Format::detect`]), with the
+    /// default [`Config`]. The bytes read to detect the format are decoded, not lost.
+    ///
+    /// Fails with [`Error::UnknownFormat`] when no format is recognised (raw deflate never
+    /// is), and with [`Error::Truncated`] when the input ends inside a magic number.
+    pub fn auto(inner: R) -> Result<Self> {
+        Self::auto_with_config(inner, &Config::default())
+    }
+
+    /// [`auto`](Decoder::auto) with `config`. Leading skippable frames (at most
+    /// [`MAX_SKIPPABLE_PREFIX`] bytes of them) are skipped to find the format behind them;
+    /// input consisting only of skippable frames is an empty zstd stream.
+    pub fn auto_with_config(mut inner: R, config: &Config) -> Result<Self> {
+        // any enabled format validates the format-independent parts of the config
+        let probe = Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.is_enabled())
+            .unwrap_or(Format::Zstd);
+        let settings = config.resolve(probe, Direction::Decompress)?;
+        let mut buf = Buffer::new(settings.buffer_size.max(MIN_AUTO_BUFFER));
+        let (format, skipped, at_end) = sniff(&mut inner, &mut buf)?;
+        let mut decoder = Self::build(inner, buf, format, config, skipped)?;
+        if at_end {
+            decoder.state = State::End;
+        }
+        Ok(decoder)
+    }
+
+    fn build(
+        inner: R,
+        buf: Buffer,
+        format: Format,
+        config: &Config,
+        total_in: u64,
+    ) -> Result<Self> {
+        let settings = config.resolve(format, Direction::Decompress)?;
+        let codec = codec::decoder(format, &settings)?;
+        Ok(Decoder {
+            inner,
+            buf,
+            codec,
+            format,
+            state: State::Member,
+            single_stream: settings.single_stream,
+            max_output: settings.max_output,
+            total_in,
+            total_out: 0,
+            failed: None,
+        })
+    }
+
+    /// The format being decoded.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The inner reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The inner reader. Reading from it directly skips over compressed bytes.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// The inner reader; compressed bytes already read ahead into the buffer are lost (see
+    /// [`into_parts`](Decoder::into_parts)).
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// The inner reader and the bytes read from it but not consumed by the decoder. After a
+    /// [`single_stream`](Config::single_stream) decode has ended, these are exactly the bytes
+    /// that follow the first member (up to what was read ahead), so the caller can go on
+    /// reading a container format after the compressed stream.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Config, Decoder, Format};
+    ///
+    /// let mut data = compress(b"payload", Format::Zstd)?;
+    /// data.extend_from_slice(b"TRAILER");
+    /// let mut decoder = Decoder::with_config(&data[..], Format::Zstd, &Config::default().single_stream(true))?;
+    /// let mut out = Vec::new();
+    /// decoder.read_to_end(&mut out)?;
+    /// let (rest_of_reader, read_ahead) = decoder.into_parts();
+    /// assert_eq!(out, b"payload");
+    /// assert_eq!([&read_ahead[..], rest_of_reader].concat(), b"TRAILER");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_parts(self) -> (R, Bytes) {
+        (self.inner, self.buf.into_pending())
+    }
+
+    /// Compressed bytes consumed by the decoder so far (not counting read-ahead).
+    pub fn total_in(&self) -> u64 {
+        self.total_in
+    }
+
+    /// Decompressed bytes returned so far.
+    pub fn total_out(&self) -> u64 {
+        self.total_out
+    }
+
+    /// Read once from the inner reader into the buffer's free space; `Interrupted` is retried.
+    fn fill(&mut self) -> Result<usize> {
+        fill(&mut self.inner, &mut self.buf)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.buf.consume(n);
+        self.total_in += n as u64;
+    }
+
+    fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
+        let mut eof = false;
+        loop {
+            match self.state {
+                State::End => return Ok(0),
+                State::Boundary { zeros } => self.boundary(zeros)?,
+                State::Member => {
+                    // the limit is enforced before the excess exists: at the limit the codec
+                    // gets a 1-byte probe whose content nobody ever sees
+                    let mut probe = [0u8; 1];
+                    let allowed = self.max_output - self.total_out;
+                    let dst: &mut [u8] = if allowed == 0 {
+                        &mut probe
+                    } else {
+                        let n = (out.len() as u64).min(allowed) as usize;
+                        &mut out[..n]
+                    };
+                    let mut input = InBuf::new(self.buf.pending());
+                    let mut output = OutBuf::new(dst);
+                    let status = self.codec.decode(&mut input, &mut output);
+                    let (consumed, produced) = (input.pos, output.pos);
+                    self.consume(consumed);
+                    let status = status?;
+                    if allowed == 0 && produced > 0 {
+                        return Err(Error::LimitExceeded {
+                            limit: self.max_output,
+                        });
+                    }
+                    self.total_out += produced as u64;
+                    if status == Status::Done {
+                        self.state = if self.single_stream && !self.codec.ended_skippable() {
+                            State::End
+                        } else {
+                            State::Boundary { zeros: 0 }
+                        };
+                    }
+                    if produced > 0 {
+                        return Ok(produced);
+                    }
+                    if status == Status::Done || consumed > 0 {
+                        continue;
+                    }
+                    // no progress: the codec needs more input
+                    if !self.buf.is_empty() {
+                        return Err(Error::Io(io::Error::other(format!(
+                            "{}: decoder made no progress",
+                            self.format
+                        ))));
+                    }
+                    if eof {
+                        return Err(Error::Truncated {
+                            format: self.format,
+                        });
+                    }
+                    eof = self.fill()? == 0;
+                }
+            }
+        }
+    }
+
+    /// Between members: decide what the next bytes are.
+    fn boundary(&mut self, mut zeros: u64) -> Result<()> {
+        if self.single_stream {
+            self.state = State::End;
+            return Ok(());
+        }
+        loop {
+            if self.buf.is_empty() && self.fill()? == 0 {
+                if zeros % 4 != 0 {
+                    return Err(Error::corrupt(
+                        self.format,
+                        "stream padding is not a multiple of four bytes",
+                    ));
+                }
+                self.state = State::End;
+                return Ok(());
+            }
+            if self.format.has_stream_padding() {
+                let n = self.buf.pending().iter().take_while(|&&b| b == 0).count();
+                self.consume(n);
+                zeros += n as u64;
+                self.state = State::Boundary { zeros };
+                if self.buf.is_empty() {
+                    continue;
+                }
+                if zeros % 4 != 0 {
+                    return Err(Error::corrupt(
+                        self.format,
+                        "stream padding is not a multiple of four bytes",
+                    ));
+                }
+            }
+            match self.format.next_member(self.buf.pending()) {
+                Match::Yes => break,
+                Match::No => {
+                    return Err(Error::TrailingData {
+                        format: self.format,
+                    })
+                }
+                // a buffer smaller than a magic number cannot look ahead: let the codec judge
+                Match::NeedMore if self.buf.capacity() < Format::NEXT_MEMBER_LOOKAHEAD => break,
+                Match::NeedMore => {
+                    self.buf.compact();
+                    if self.fill()? == 0 {
+                        return Err(Error::Truncated {
+                            format: self.format,
+                        });
+                    }
+                }
+            }
+        }
+        self.codec.reset()?;
+        self.state = State::Member;
+        Ok(())
+    }
+}
+
+/// Read once from `inner` into `buf`'s free space, retrying `Interrupted`.
+fn fill<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<usize> {
+    loop {
+        match inner.read(buf.spare()) {
+            Ok(n) => {
+                buf.commit(n);
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+}
+
+/// Find the format at the start of `inner`, reading into `buf` (whose bytes stay there for the
+/// decoder). Leading skippable frames are consumed. Returns the format, the number of bytes
+/// consumed, and whether the input ended after skippable frames only.
+fn sniff<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<(Format, u64, bool)> {
+    let mut skipped = 0u64;
+    loop {
+        match format::sniff(buf.pending()) {
+            Sniff::Found(format) => return Ok((format, skipped, false)),
+            Sniff::Unknown => return Err(Error::UnknownFormat),
+            Sniff::Skippable(len) => {
+                skipped += len;
+                if skipped > MAX_SKIPPABLE_PREFIX {
+                    return Err(Error::UnknownFormat);
+                }
+                let mut left = len;
+                while left > 0 {
+                    if buf.is_empty() && fill(inner, buf)? == 0 {
+                        return Err(Error::Truncated {
+                            format: Format::Zstd,
+                        });
+                    }
+                    let n = left.min(buf.pending().len() as u64) as usize;
+                    buf.consume(n);
+                    left -= n as u64;
+                }
+            }
+            Sniff::NeedMore => {
+                buf.compact();
+                if fill(inner, buf)? == 0 {
+                    if buf.is_empty() && skipped > 0 {
+                        return Ok((Format::Zstd, skipped, true));
+                    }
+                    return Err(match format::partial_magic(buf.pending()) {
+                        Some(format) => Error::Truncated { format },
+                        None => Error::UnknownFormat,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = &self.failed {
+            return Err(e.duplicate().into());
+        }
+        if out.is_empty() {
+            return Ok(0);
+        }
+        self.read_inner(out).map_err(|e| {
+            // data errors are final; I/O errors and truncation may be retried
+            if !matches!(e, Error::Io(_) | Error::Truncated { .. }) {
+                self.failed = Some(e.duplicate());
+            }
+            e.into()
+        })
+    }
+}
+
+impl<R: Read + fmt::Debug> fmt::Debug for Decoder<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("inner", &self.inner)
+            .field("format", &self.format)
+            .field("total_in", &self.total_in)
+            .field("total_out", &self.total_out)
+            .field("ended", &(self.state == State::End))
+            .finish_non_exhaustive()
+    }
+}

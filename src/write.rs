@@ -1,0 +1,238 @@
+//! `Encoder<W>`: the one compressing writer, generic over every codec.
+//!
+//! Compressed output collects in the adapter's buffer and is written to the inner writer when
+//! the buffer is full, on `flush` and on `finish`. Input is handed to the codec only after
+//! pending output is out of the way, and the codec's state advances only by what it consumed,
+//! so an inner writer that fails (`WouldBlock`, a full disk) leaves the encoder able to
+//! continue later with no byte lost or repeated.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use crate::buf::{Buffer, InBuf, OutBuf, Status};
+use crate::codec::{self, Encode};
+use crate::config::Direction;
+use crate::{Config, Format, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Accepting input.
+    Open,
+    /// `finish` has begun; the codec may still have trailer bytes to produce.
+    Finishing,
+    /// The stream is complete (it may still sit partly in the buffer).
+    Finished,
+}
+
+/// A compressing writer: bytes written to it come out compressed in `format` on the inner
+/// writer.
+///
+/// # Finishing is explicit
+///
+/// Call [`finish`](Encoder::finish) (or [`try_finish`](Encoder::try_finish)) at the end: it
+/// writes the stream's trailer and reports any error. **Dropping an unfinished encoder writes
+/// nothing** and leaves a truncated stream, which every decoder of this crate reports as
+/// [`Error::Truncated`]. (flate2 finishes in `Drop` and has to swallow the error; zstd and
+/// lz4_flex do not finish at all. We choose one clear rule.)
+///
+/// # Flushing
+///
+/// [`flush`](Write::flush) performs the codec's sync flush: afterwards every byte written so
+/// far can be decoded from what the inner writer received, then the inner writer is flushed.
+/// This is the message boundary for protocols. The exception is legacy [`Format::Lzma`],
+/// whose LZMA1 encoder has no sync flush: there `flush` only writes out the buffer.
+///
+/// # Errors from the inner writer
+///
+/// `Interrupted` is retried. Any other error (including `WouldBlock`) is returned with the
+/// encoder's state intact; calling the same method again later continues where it stopped.
+/// An inner writer that accepts nothing (`Ok(0)`) is `WriteZero`, never a busy loop.
+///
+/// ```
+/// use std::io::Write;
+/// use compressio::{Encoder, Format};
+///
+/// let mut encoder = Encoder::new(Vec::new(), Format::Gzip)?;
+/// encoder.write_all(b"hello, hello, hello")?;
+/// let compressed: Vec<u8> = encoder.finish()?;
+/// assert_eq!(&compressed[..2], &[0x1f, 0x8b]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Encoder<W: Write> {
+    inner: W,
+    codec: Box<dyn Encode>,
+    buf: Buffer,
+    format: Format,
+    state: State,
+    total_in: u64,
+    total_out: u64,
+}
+
+impl<W: Write> Encoder<W> {
+    /// An encoder with the default [`Config`].
+    pub fn new(inner: W, format: Format) -> Result<Self> {
+        Self::with_config(inner, format, &Config::default())
+    }
+
+    /// An encoder with `config` (validated here: an invalid level or buffer size is
+    /// [`Error::InvalidConfig`]).
+    pub fn with_config(inner: W, format: Format, config: &Config) -> Result<Self> {
+        let settings = config.resolve(format, Direction::Compress)?;
+        let codec = codec::encoder(format, &settings)?;
+        Ok(Encoder {
+            inner,
+            codec,
+            buf: Buffer::new(settings.buffer_size),
+            format,
+            state: State::Open,
+            total_in: 0,
+            total_out: 0,
+        })
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The inner writer.
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+
+    /// The inner writer. Writing to it directly corrupts the stream unless you know what you
+    /// are doing (e.g. between a `finish` and the next stream).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    /// Uncompressed bytes accepted so far.
+    pub fn total_in(&self) -> u64 {
+        self.total_in
+    }
+
+    /// Compressed bytes produced so far (some may still be in the buffer until the next
+    /// `flush` or `finish`).
+    pub fn total_out(&self) -> u64 {
+        self.total_out
+    }
+
+    /// Write the stream's trailer and everything buffered, then flush the inner writer.
+    ///
+    /// On error (e.g. `WouldBlock` from the inner writer) it can be called again and continues;
+    /// once it has succeeded, further calls do nothing.
+    pub fn try_finish(&mut self) -> io::Result<()> {
+        while self.state != State::Finished {
+            self.state = State::Finishing;
+            if self.run_codec(|codec, out| codec.finish(out))? == Status::Done {
+                self.state = State::Finished;
+            }
+        }
+        self.write_buffer()?;
+        self.inner.flush()
+    }
+
+    /// [`try_finish`](Encoder::try_finish), then hand back the inner writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.try_finish()?;
+        Ok(self.inner)
+    }
+
+    /// The inner writer, abandoning the stream: nothing more is written, and buffered output
+    /// is discarded. Use [`finish`](Encoder::finish) to complete the stream.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+
+    /// Write the buffered output to the inner writer.
+    fn write_buffer(&mut self) -> io::Result<()> {
+        while !self.buf.is_empty() {
+            match self.inner.write(self.buf.pending()) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "inner writer accepted no compressed bytes",
+                    ))
+                }
+                Ok(n) => self.buf.consume(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// One flush/finish step of the codec into the buffer's free space, making room first.
+    fn run_codec<F>(&mut self, step: F) -> io::Result<Status>
+    where
+        F: FnOnce(&mut dyn Encode, &mut OutBuf<'_>) -> Result<Status>,
+    {
+        if self.buf.is_full() {
+            self.write_buffer()?;
+        }
+        let mut out = OutBuf::new(self.buf.spare());
+        let status = step(&mut *self.codec, &mut out);
+        let produced = out.pos;
+        self.buf.commit(produced);
+        self.total_out += produced as u64;
+        Ok(status?)
+    }
+
+    fn closed_error(&self) -> io::Error {
+        io::Error::other(format!("{}: write after finish", self.format))
+    }
+}
+
+impl<W: Write> Write for Encoder<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.state != State::Open {
+            return Err(self.closed_error());
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.buf.is_full() {
+                self.write_buffer()?;
+            }
+            let mut input = InBuf::new(data);
+            let mut out = OutBuf::new(self.buf.spare());
+            let result = self.codec.encode(&mut input, &mut out);
+            let produced = out.pos;
+            self.buf.commit(produced);
+            self.total_out += produced as u64;
+            self.total_in += input.pos as u64;
+            result?;
+            if input.pos > 0 {
+                return Ok(input.pos);
+            }
+            if produced == 0 {
+                // the codec contract forbids this; never spin on it
+                return Err(io::Error::other(format!(
+                    "{}: compressor made no progress",
+                    self.format
+                )));
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.state == State::Open {
+            while self.run_codec(|codec, out| codec.flush(out))? == Status::Ongoing {}
+        }
+        self.write_buffer()?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write + fmt::Debug> fmt::Debug for Encoder<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encoder")
+            .field("inner", &self.inner)
+            .field("format", &self.format)
+            .field("total_in", &self.total_in)
+            .field("total_out", &self.total_out)
+            .field("finished", &(self.state == State::Finished))
+            .finish_non_exhaustive()
+    }
+}
