@@ -105,11 +105,7 @@ pub(crate) struct Buffer {
 
 impl Buffer {
     pub fn new(size: usize) -> Self {
-        Buffer {
-            data: BytesMut::zeroed(size),
-            pos: 0,
-            end: 0,
-        }
+        Buffer { data: BytesMut::zeroed(size), pos: 0, end: 0 }
     }
 
     pub fn capacity(&self) -> usize {

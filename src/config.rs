@@ -204,10 +204,7 @@ impl Config {
     /// refuse streams needing more than 16 MiB of codec memory (xz up to preset 6, zstd
     /// windows up to 8 MiB).
     pub fn low_memory() -> Self {
-        Config::default()
-            .level(Level::Fastest)
-            .buffer_size(8 * 1024)
-            .max_memory(16 * 1024 * 1024)
+        Config::default().level(Level::Fastest).buffer_size(8 * 1024).max_memory(16 * 1024 * 1024)
     }
 
     /// Check this config against `format` and turn it into backend settings. The level is

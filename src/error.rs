@@ -75,17 +75,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub(crate) fn corrupt(format: Format, detail: impl Into<String>) -> Self {
-        Error::Corrupt {
-            format,
-            detail: detail.into(),
-        }
+        Error::Corrupt { format, detail: detail.into() }
     }
 
     pub(crate) fn unsupported(format: Format, detail: impl Into<String>) -> Self {
-        Error::Unsupported {
-            format,
-            detail: detail.into(),
-        }
+        Error::Unsupported { format, detail: detail.into() }
     }
 
     /// The `io::ErrorKind` this error travels as.

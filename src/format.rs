@@ -91,10 +91,7 @@ fn match_gzip(prefix: &[u8]) -> Match {
 fn match_zlib(prefix: &[u8]) -> Match {
     match prefix {
         [] | [_] => {
-            if prefix
-                .first()
-                .is_some_and(|&cmf| cmf & 0x0f != 8 || cmf >> 4 > 7)
-            {
+            if prefix.first().is_some_and(|&cmf| cmf & 0x0f != 8 || cmf >> 4 > 7) {
                 Match::No
             } else {
                 Match::NeedMore
@@ -190,10 +187,7 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniff {
         Match::Yes | Match::NeedMore => return Sniff::NeedMore,
         Match::No => {}
     }
-    for (format, matcher) in [
-        (Format::Zlib, match_zlib as fn(&[u8]) -> Match),
-        (Format::Lzma, match_lzma),
-    ] {
+    for (format, matcher) in [(Format::Zlib, match_zlib as fn(&[u8]) -> Match), (Format::Lzma, match_lzma)] {
         match matcher(prefix) {
             Match::Yes => return Sniff::Found(format),
             Match::NeedMore => return Sniff::NeedMore,
@@ -206,31 +200,19 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniff {
 /// If `prefix` is a proper prefix of a format's magic number, that format: input that ends
 /// there is a truncated stream of it rather than unknown data.
 pub(crate) fn partial_magic(prefix: &[u8]) -> Option<Format> {
-    [
-        (Format::Gzip, GZIP_MAGIC),
-        (Format::Zstd, ZSTD_MAGIC),
-        (Format::Lz4, LZ4_MAGIC),
-        (Format::Xz, XZ_MAGIC),
-    ]
-    .into_iter()
-    .find(|(_, magic)| !prefix.is_empty() && match_magic(prefix, magic) == Match::NeedMore)
-    .map(|(format, _)| format)
-    .or_else(|| {
-        (match_skippable(prefix) == Match::NeedMore && !prefix.is_empty()).then_some(Format::Zstd)
-    })
+    [(Format::Gzip, GZIP_MAGIC), (Format::Zstd, ZSTD_MAGIC), (Format::Lz4, LZ4_MAGIC), (Format::Xz, XZ_MAGIC)]
+        .into_iter()
+        .find(|(_, magic)| !prefix.is_empty() && match_magic(prefix, magic) == Match::NeedMore)
+        .map(|(format, _)| format)
+        .or_else(|| {
+            (match_skippable(prefix) == Match::NeedMore && !prefix.is_empty()).then_some(Format::Zstd)
+        })
 }
 
 impl Format {
     /// Every format, in declaration order.
-    pub const ALL: &'static [Format] = &[
-        Format::Gzip,
-        Format::Zlib,
-        Format::Deflate,
-        Format::Zstd,
-        Format::Lz4,
-        Format::Xz,
-        Format::Lzma,
-    ];
+    pub const ALL: &'static [Format] =
+        &[Format::Gzip, Format::Zlib, Format::Deflate, Format::Zstd, Format::Lz4, Format::Xz, Format::Lzma];
 
     /// Identify the format from the first bytes of a stream.
     ///
@@ -395,10 +377,7 @@ mod tests {
         assert_eq!(sniff(&[0x28, 0xb5, 0x2f]), Sniff::NeedMore);
         assert_eq!(sniff(&[0x28, 0xb5, 0x2f, 0xfd]), Sniff::Found(Format::Zstd));
         assert_eq!(sniff(&[0x78, 0x9c]), Sniff::Found(Format::Zlib));
-        assert_eq!(
-            sniff(&[0x5e, 0x2a, 0x4d, 0x18, 1, 0, 0, 0]),
-            Sniff::Skippable(9)
-        );
+        assert_eq!(sniff(&[0x5e, 0x2a, 0x4d, 0x18, 1, 0, 0, 0]), Sniff::Skippable(9));
         assert_eq!(partial_magic(&[0xfd, b'7']), Some(Format::Xz));
         assert_eq!(partial_magic(b"hello"), None);
     }

@@ -103,11 +103,7 @@ impl<R: Read> Decoder<R> {
     /// input consisting only of skippable frames is an empty zstd stream.
     pub fn auto_with_config(mut inner: R, config: &Config) -> Result<Self> {
         // any enabled format validates the format-independent parts of the config
-        let probe = Format::ALL
-            .iter()
-            .copied()
-            .find(|f| f.is_enabled())
-            .unwrap_or(Format::Zstd);
+        let probe = Format::ALL.iter().copied().find(|f| f.is_enabled()).unwrap_or(Format::Zstd);
         let settings = config.resolve(probe, Direction::Decompress)?;
         let mut buf = Buffer::new(settings.buffer_size.max(MIN_AUTO_BUFFER));
         let (format, skipped, at_end) = sniff(&mut inner, &mut buf)?;
@@ -118,13 +114,7 @@ impl<R: Read> Decoder<R> {
         Ok(decoder)
     }
 
-    fn build(
-        inner: R,
-        buf: Buffer,
-        format: Format,
-        config: &Config,
-        total_in: u64,
-    ) -> Result<Self> {
+    fn build(inner: R, buf: Buffer, format: Format, config: &Config, total_in: u64) -> Result<Self> {
         let settings = config.resolve(format, Direction::Decompress)?;
         let codec = codec::decoder(format, &settings)?;
         Ok(Decoder {
@@ -229,9 +219,7 @@ impl<R: Read> Decoder<R> {
                     self.consume(consumed);
                     let status = status?;
                     if allowed == 0 && produced > 0 {
-                        return Err(Error::LimitExceeded {
-                            limit: self.max_output,
-                        });
+                        return Err(Error::LimitExceeded { limit: self.max_output });
                     }
                     self.total_out += produced as u64;
                     if status == Status::Done {
@@ -255,9 +243,7 @@ impl<R: Read> Decoder<R> {
                         ))));
                     }
                     if eof {
-                        return Err(Error::Truncated {
-                            format: self.format,
-                        });
+                        return Err(Error::Truncated { format: self.format });
                     }
                     eof = self.fill()? == 0;
                 }
@@ -267,17 +253,11 @@ impl<R: Read> Decoder<R> {
 
     /// Between members: decide what the next bytes are.
     fn boundary(&mut self, mut zeros: u64) -> Result<()> {
-        if self.single_stream {
-            self.state = State::End;
-            return Ok(());
-        }
+        let bad_padding = |format| Error::corrupt(format, "stream padding is not a multiple of four bytes");
         loop {
             if self.buf.is_empty() && self.fill()? == 0 {
                 if zeros % 4 != 0 {
-                    return Err(Error::corrupt(
-                        self.format,
-                        "stream padding is not a multiple of four bytes",
-                    ));
+                    return Err(bad_padding(self.format));
                 }
                 self.state = State::End;
                 return Ok(());
@@ -290,28 +270,17 @@ impl<R: Read> Decoder<R> {
                 if self.buf.is_empty() {
                     continue;
                 }
-                if zeros % 4 != 0 {
-                    return Err(Error::corrupt(
-                        self.format,
-                        "stream padding is not a multiple of four bytes",
-                    ));
-                }
             }
             match self.format.next_member(self.buf.pending()) {
+                Match::Yes if zeros % 4 != 0 => return Err(bad_padding(self.format)),
                 Match::Yes => break,
-                Match::No => {
-                    return Err(Error::TrailingData {
-                        format: self.format,
-                    })
-                }
+                Match::No => return Err(Error::TrailingData { format: self.format }),
                 // a buffer smaller than a magic number cannot look ahead: let the codec judge
                 Match::NeedMore if self.buf.capacity() < Format::NEXT_MEMBER_LOOKAHEAD => break,
                 Match::NeedMore => {
                     self.buf.compact();
                     if self.fill()? == 0 {
-                        return Err(Error::Truncated {
-                            format: self.format,
-                        });
+                        return Err(Error::Truncated { format: self.format });
                     }
                 }
             }
@@ -353,9 +322,7 @@ fn sniff<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<(Format, u64, bool)
                 let mut left = len;
                 while left > 0 {
                     if buf.is_empty() && fill(inner, buf)? == 0 {
-                        return Err(Error::Truncated {
-                            format: Format::Zstd,
-                        });
+                        return Err(Error::Truncated { format: Format::Zstd });
                     }
                     let n = left.min(buf.pending().len() as u64) as usize;
                     buf.consume(n);

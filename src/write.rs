@@ -64,6 +64,8 @@ pub struct Encoder<W: Write> {
     buf: Buffer,
     format: Format,
     state: State,
+    /// A sync flush completed and nothing was written since: another flush adds nothing.
+    synced: bool,
     total_in: u64,
     total_out: u64,
 }
@@ -85,6 +87,7 @@ impl<W: Write> Encoder<W> {
             buf: Buffer::new(settings.buffer_size),
             format,
             state: State::Open,
+            synced: false,
             total_in: 0,
             total_out: 0,
         })
@@ -204,21 +207,20 @@ impl<W: Write> Write for Encoder<W> {
             self.total_in += input.pos as u64;
             result?;
             if input.pos > 0 {
+                self.synced = false;
                 return Ok(input.pos);
             }
             if produced == 0 {
                 // the codec contract forbids this; never spin on it
-                return Err(io::Error::other(format!(
-                    "{}: compressor made no progress",
-                    self.format
-                )));
+                return Err(io::Error::other(format!("{}: compressor made no progress", self.format)));
             }
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.state == State::Open {
+        if self.state == State::Open && !self.synced {
             while self.run_codec(|codec, out| codec.flush(out))? == Status::Ongoing {}
+            self.synced = true;
         }
         self.write_buffer()?;
         self.inner.flush()

@@ -15,6 +15,8 @@ use crate::{Error, Format, Result};
 /// Raw deflate or zlib compressor.
 pub(crate) struct DeflateEncoder {
     inner: Compress,
+    /// A sync flush has been issued and its output is still being drained.
+    flushing: bool,
 }
 
 impl DeflateEncoder {
@@ -22,9 +24,7 @@ impl DeflateEncoder {
     pub fn new(format: Format, settings: &Settings) -> Self {
         // level was validated into 0..=9 by Config::resolve
         let level = Compression::new(settings.level.clamp(0, 9) as u32);
-        DeflateEncoder {
-            inner: Compress::new(level, format == Format::Zlib),
-        }
+        DeflateEncoder { inner: Compress::new(level, format == Format::Zlib), flushing: false }
     }
 
     /// One call into zlib-rs; returns (consumed, flate2 status).
@@ -38,11 +38,7 @@ impl DeflateEncoder {
         let status = self
             .inner
             .compress(input, output.spare(), flush)
-            .map_err(|e| {
-                Error::Io(std::io::Error::other(format!(
-                    "deflate: compressor failed: {e}"
-                )))
-            })?;
+            .map_err(|e| Error::Io(std::io::Error::other(format!("deflate: compressor failed: {e}"))))?;
         output.advance((self.inner.total_out() - out0) as usize);
         Ok(((self.inner.total_in() - in0) as usize, status))
     }
@@ -50,32 +46,36 @@ impl DeflateEncoder {
 
 impl Encode for DeflateEncoder {
     fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<()> {
+        // new input after an interrupted flush: the next flush must sync again
+        self.flushing = false;
         let (consumed, _) = self.run(input.rest(), output, FlushCompress::None)?;
         input.advance(consumed);
         Ok(())
     }
 
     fn flush(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
-        self.run(&[], output, FlushCompress::Sync)?;
-        // zlib's rule: the flush is complete once a call returns with output space left
-        Ok(if output.is_full() {
-            Status::Ongoing
-        } else {
-            Status::Done
-        })
+        // Issue Z_SYNC_FLUSH once, then drain what it left pending with Z_NO_FLUSH. Repeating
+        // Z_SYNC_FLUSH while the output keeps filling up (a small buffer) makes zlib emit a new
+        // empty stored block on every call, and the flush never ends.
+        let mode = if self.flushing { FlushCompress::None } else { FlushCompress::Sync };
+        self.flushing = true;
+        self.run(&[], output, mode)?;
+        // the flush is complete once a call returns with output space left
+        if output.is_full() {
+            return Ok(Status::Ongoing);
+        }
+        self.flushing = false;
+        Ok(Status::Done)
     }
 
     fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
         let (_, status) = self.run(&[], output, FlushCompress::Finish)?;
-        Ok(if status == flate2::Status::StreamEnd {
-            Status::Done
-        } else {
-            Status::Ongoing
-        })
+        Ok(if status == flate2::Status::StreamEnd { Status::Done } else { Status::Ongoing })
     }
 
     fn reset(&mut self) -> Result<()> {
         self.inner.reset();
+        self.flushing = false;
         Ok(())
     }
 }
@@ -96,33 +96,25 @@ impl DeflateDecoder {
 
     /// A decoder whose errors name `label`.
     pub fn labelled(zlib: bool, label: Format) -> Self {
-        DeflateDecoder {
-            inner: Decompress::new(zlib),
-            zlib,
-            label,
-        }
+        DeflateDecoder { inner: Decompress::new(zlib), zlib, label }
     }
 }
 
 impl Decode for DeflateDecoder {
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<Status> {
         let (in0, out0) = (self.inner.total_in(), self.inner.total_out());
-        let result = self
-            .inner
-            .decompress(input.rest(), output.spare(), FlushDecompress::None);
+        let result = self.inner.decompress(input.rest(), output.spare(), FlushDecompress::None);
         input.advance((self.inner.total_in() - in0) as usize);
         output.advance((self.inner.total_out() - out0) as usize);
         match result {
             Ok(flate2::Status::StreamEnd) => Ok(Status::Done),
             Ok(_) => Ok(Status::Ongoing),
-            Err(e) if e.needs_dictionary().is_some() => Err(Error::unsupported(
-                self.label,
-                "stream needs a preset dictionary",
-            )),
-            Err(e) => Err(Error::corrupt(
-                self.label,
-                e.message().unwrap_or("invalid deflate data").to_string(),
-            )),
+            Err(e) if e.needs_dictionary().is_some() => {
+                Err(Error::unsupported(self.label, "stream needs a preset dictionary"))
+            }
+            Err(e) => {
+                Err(Error::corrupt(self.label, e.message().unwrap_or("invalid deflate data").to_string()))
+            }
         }
     }
 

@@ -95,11 +95,7 @@ impl Encode for GzipEncoder {
                 self.trailer_pos.insert(0)
             }
         };
-        Ok(if output.drain(&self.trailer, pos) {
-            Status::Done
-        } else {
-            Status::Ongoing
-        })
+        Ok(if output.drain(&self.trailer, pos) { Status::Done } else { Status::Ongoing })
     }
 
     fn reset(&mut self) -> Result<()> {
@@ -163,14 +159,8 @@ impl GzipDecoder {
             (State::Comment, FCOMMENT),
             (State::HeaderCrc, FHCRC),
         ];
-        let start = ORDER
-            .iter()
-            .position(|(s, _)| *s == after)
-            .map_or(0, |i| i + 1);
-        ORDER[start..]
-            .iter()
-            .find(|(_, flag)| self.flags & flag != 0)
-            .map_or(State::Body, |(s, _)| *s)
+        let start = ORDER.iter().position(|(s, _)| *s == after).map_or(0, |i| i + 1);
+        ORDER[start..].iter().find(|(_, flag)| self.flags & flag != 0).map_or(State::Body, |(s, _)| *s)
     }
 
     /// Assemble `need` bytes of a fixed field, feeding them to the header CRC if asked.
@@ -276,25 +266,15 @@ impl Decode for GzipDecoder {
                     if !self.fill_field(input, 8, false) {
                         return Ok(Status::Ongoing);
                     }
-                    let crc = u32::from_le_bytes([
-                        self.field[0],
-                        self.field[1],
-                        self.field[2],
-                        self.field[3],
-                    ]);
-                    let size = u32::from_le_bytes([
-                        self.field[4],
-                        self.field[5],
-                        self.field[6],
-                        self.field[7],
-                    ]);
+                    let crc =
+                        u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]);
+                    let size =
+                        u32::from_le_bytes([self.field[4], self.field[5], self.field[6], self.field[7]]);
                     if crc != std::mem::take(&mut self.crc).finalize() {
                         return Err(corrupt("CRC-32 mismatch (data is corrupt)"));
                     }
                     if size != self.size {
-                        return Err(corrupt(
-                            "size mismatch (ISIZE field does not match the data)",
-                        ));
+                        return Err(corrupt("size mismatch (ISIZE field does not match the data)"));
                     }
                     self.state = State::Done;
                 }

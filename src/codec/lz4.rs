@@ -145,11 +145,7 @@ impl Lz4Encoder {
         } else {
             block::compress_into_with_table(data, &mut dst[4..], &mut self.table)
         }
-        .map_err(|e| {
-            Error::Io(std::io::Error::other(format!(
-                "lz4: compressor failed: {e}"
-            )))
-        })?;
+        .map_err(|e| Error::Io(std::io::Error::other(format!("lz4: compressor failed: {e}"))))?;
         let len = if compressed < data.len() {
             dst[..4].copy_from_slice(&(compressed as u32).to_le_bytes());
             4 + compressed
@@ -208,11 +204,7 @@ impl Encode for Lz4Encoder {
             return Ok(Status::Ongoing);
         }
         self.emit_pending(output)?;
-        Ok(if self.drain(output) {
-            Status::Done
-        } else {
-            Status::Ongoing
-        })
+        Ok(if self.drain(output) { Status::Done } else { Status::Ongoing })
     }
 
     fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
@@ -238,11 +230,7 @@ impl Encode for Lz4Encoder {
             self.staged_end = len;
             self.finished = true;
         }
-        Ok(if self.drain(output) {
-            Status::Done
-        } else {
-            Status::Ongoing
-        })
+        Ok(if self.drain(output) { Status::Done } else { Status::Ongoing })
     }
 
     fn reset(&mut self) -> Result<()> {
@@ -360,9 +348,7 @@ impl Lz4Decoder {
         // its checksum), one decoded block, and the 64 KiB window of linked frames
         let needed = 2 * frame.block_max as u64 + 4 + if frame.linked { WINDOW as u64 } else { 0 };
         if needed > self.max_memory {
-            return Err(Error::LimitExceeded {
-                limit: self.max_memory,
-            });
+            return Err(Error::LimitExceeded { limit: self.max_memory });
         }
         self.frame = frame;
         self.hasher = Xxh32::new(0);
@@ -403,14 +389,8 @@ impl Lz4Decoder {
             remember(&mut self.history, out);
         }
         self.produced += n as u64;
-        if self
-            .frame
-            .content_size
-            .is_some_and(|size| self.produced > size)
-        {
-            return Err(Self::corrupt(
-                "frame is longer than its declared content size",
-            ));
+        if self.frame.content_size.is_some_and(|size| self.produced > size) {
+            return Err(Self::corrupt("frame is longer than its declared content size"));
         }
         if direct {
             output.advance(n);
@@ -430,8 +410,7 @@ impl Lz4Decoder {
         output: &mut OutBuf<'_>,
     ) -> Result<()> {
         if self.frame.block_checksum {
-            let stored_sum =
-                u32::from_le_bytes([data[size], data[size + 1], data[size + 2], data[size + 3]]);
+            let stored_sum = u32::from_le_bytes([data[size], data[size + 1], data[size + 2], data[size + 3]]);
             if xxh32(&data[..size], 0) != stored_sum {
                 return Err(Self::corrupt("block checksum mismatch"));
             }
@@ -440,14 +419,8 @@ impl Lz4Decoder {
     }
 
     fn end_frame(&mut self) -> Result<()> {
-        if self
-            .frame
-            .content_size
-            .is_some_and(|size| size != self.produced)
-        {
-            return Err(Self::corrupt(
-                "frame is shorter than its declared content size",
-            ));
+        if self.frame.content_size.is_some_and(|size| size != self.produced) {
+            return Err(Self::corrupt("frame is shorter than its declared content size"));
         }
         self.state = State::Done;
         Ok(())
@@ -470,22 +443,15 @@ impl Decode for Lz4Decoder {
                         return Ok(Status::Ongoing);
                     }
                     self.have = 0;
-                    let magic = u32::from_le_bytes([
-                        self.field[0],
-                        self.field[1],
-                        self.field[2],
-                        self.field[3],
-                    ]);
+                    let magic =
+                        u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]);
                     self.state = if magic == MAGIC {
                         State::Descriptor
                     } else if magic & SKIPPABLE_MASK == SKIPPABLE_MAGIC {
                         self.skippable = true;
                         State::SkippableSize
                     } else if magic == LEGACY_MAGIC {
-                        return Err(Error::unsupported(
-                            Format::Lz4,
-                            "legacy lz4 frame format (lz4 -l)",
-                        ));
+                        return Err(Error::unsupported(Format::Lz4, "legacy lz4 frame format (lz4 -l)"));
                     } else {
                         return Err(Self::corrupt("not an lz4 frame (bad magic number)"));
                     };
@@ -533,12 +499,8 @@ impl Decode for Lz4Decoder {
                         return Ok(Status::Ongoing);
                     }
                     self.have = 0;
-                    let word = u32::from_le_bytes([
-                        self.field[0],
-                        self.field[1],
-                        self.field[2],
-                        self.field[3],
-                    ]);
+                    let word =
+                        u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]);
                     if word == 0 {
                         if self.frame.content_checksum {
                             self.state = State::ContentChecksum;
@@ -549,15 +511,10 @@ impl Decode for Lz4Decoder {
                     }
                     let size = (word & !UNCOMPRESSED_BIT) as usize;
                     if size > self.frame.block_max {
-                        return Err(Self::corrupt(
-                            "block is larger than the frame's block maximum size",
-                        ));
+                        return Err(Self::corrupt("block is larger than the frame's block maximum size"));
                     }
                     self.block.clear();
-                    self.state = State::BlockData {
-                        size,
-                        stored: word & UNCOMPRESSED_BIT != 0,
-                    };
+                    self.state = State::BlockData { size, stored: word & UNCOMPRESSED_BIT != 0 };
                 }
                 State::BlockData { size, stored } => {
                     let total = size + if self.frame.block_checksum { 4 } else { 0 };
@@ -586,12 +543,8 @@ impl Decode for Lz4Decoder {
                         return Ok(Status::Ongoing);
                     }
                     self.have = 0;
-                    let stored_sum = u32::from_le_bytes([
-                        self.field[0],
-                        self.field[1],
-                        self.field[2],
-                        self.field[3],
-                    ]);
+                    let stored_sum =
+                        u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]);
                     if std::mem::replace(&mut self.hasher, Xxh32::new(0)).digest() != stored_sum {
                         return Err(Self::corrupt("content checksum mismatch"));
                     }

@@ -98,8 +98,5 @@ pub(crate) fn decoder(format: Format, settings: &Settings) -> Result<Box<dyn Dec
 
 #[allow(dead_code)] // only reachable when a codec feature is disabled
 fn disabled(format: Format) -> Error {
-    Error::unsupported(
-        format,
-        format!("compressio was built without the cargo feature for {format}"),
-    )
+    Error::unsupported(format, format!("compressio was built without the cargo feature for {format}"))
 }

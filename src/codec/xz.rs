@@ -19,9 +19,7 @@ fn encoder_error(format: Format, e: liblzma::stream::Error) -> Error {
         liblzma::stream::Error::Options => {
             Error::InvalidConfig(format!("{format}: options not supported by liblzma"))
         }
-        other => Error::Io(std::io::Error::other(format!(
-            "{format}: compressor failed: {other}"
-        ))),
+        other => Error::Io(std::io::Error::other(format!("{format}: compressor failed: {other}"))),
     }
 }
 
@@ -50,18 +48,9 @@ pub(crate) struct XzEncoder {
 impl XzEncoder {
     pub fn new(format: Format, settings: &Settings) -> Result<Self> {
         let preset = settings.level.clamp(0, 9) as u32;
-        let check = if settings.checksum {
-            Check::Crc64
-        } else {
-            Check::None
-        };
+        let check = if settings.checksum { Check::Crc64 } else { Check::None };
         let stream = Self::stream(format, preset, check)?;
-        Ok(XzEncoder {
-            format,
-            preset,
-            check,
-            stream,
-        })
+        Ok(XzEncoder { format, preset, check, stream })
     }
 
     fn stream(format: Format, preset: u32, check: Check) -> Result<Stream> {
@@ -77,8 +66,7 @@ impl XzEncoder {
 
 impl Encode for XzEncoder {
     fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<()> {
-        process(&mut self.stream, input, output, Action::Run)
-            .map_err(|e| encoder_error(self.format, e))?;
+        process(&mut self.stream, input, output, Action::Run).map_err(|e| encoder_error(self.format, e))?;
         Ok(())
     }
 
@@ -87,33 +75,15 @@ impl Encode for XzEncoder {
             // LZMA1 in the .lzma container has no sync flush; see the `Encoder` docs
             return Ok(Status::Done);
         }
-        let status = process(
-            &mut self.stream,
-            &mut InBuf::new(&[]),
-            output,
-            Action::SyncFlush,
-        )
-        .map_err(|e| encoder_error(self.format, e))?;
-        Ok(if status == liblzma::stream::Status::StreamEnd {
-            Status::Done
-        } else {
-            Status::Ongoing
-        })
+        let status = process(&mut self.stream, &mut InBuf::new(&[]), output, Action::SyncFlush)
+            .map_err(|e| encoder_error(self.format, e))?;
+        Ok(if status == liblzma::stream::Status::StreamEnd { Status::Done } else { Status::Ongoing })
     }
 
     fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
-        let status = process(
-            &mut self.stream,
-            &mut InBuf::new(&[]),
-            output,
-            Action::Finish,
-        )
-        .map_err(|e| encoder_error(self.format, e))?;
-        Ok(if status == liblzma::stream::Status::StreamEnd {
-            Status::Done
-        } else {
-            Status::Ongoing
-        })
+        let status = process(&mut self.stream, &mut InBuf::new(&[]), output, Action::Finish)
+            .map_err(|e| encoder_error(self.format, e))?;
+        Ok(if status == liblzma::stream::Status::StreamEnd { Status::Done } else { Status::Ongoing })
     }
 
     fn reset(&mut self) -> Result<()> {
@@ -133,11 +103,7 @@ pub(crate) struct XzDecoder {
 impl XzDecoder {
     pub fn new(format: Format, settings: &Settings) -> Result<Self> {
         let stream = Self::stream(format, settings.max_memory)?;
-        Ok(XzDecoder {
-            format,
-            max_memory: settings.max_memory,
-            stream,
-        })
+        Ok(XzDecoder { format, max_memory: settings.max_memory, stream })
     }
 
     fn stream(format: Format, max_memory: u64) -> Result<Stream> {
@@ -157,12 +123,8 @@ impl Decode for XzDecoder {
         match process(&mut self.stream, input, output, Action::Run) {
             Ok(liblzma::stream::Status::StreamEnd) => Ok(Status::Done),
             Ok(_) => Ok(Status::Ongoing),
-            Err(liblzma::stream::Error::MemLimit) => Err(Error::LimitExceeded {
-                limit: self.max_memory,
-            }),
-            Err(liblzma::stream::Error::Mem) => {
-                Err(Error::Io(std::io::ErrorKind::OutOfMemory.into()))
-            }
+            Err(liblzma::stream::Error::MemLimit) => Err(Error::LimitExceeded { limit: self.max_memory }),
+            Err(liblzma::stream::Error::Mem) => Err(Error::Io(std::io::ErrorKind::OutOfMemory.into())),
             Err(liblzma::stream::Error::Format) => Err(Error::corrupt(
                 self.format,
                 if self.format == Format::Xz {
@@ -171,10 +133,9 @@ impl Decode for XzDecoder {
                     "invalid lzma header"
                 },
             )),
-            Err(liblzma::stream::Error::Options) => Err(Error::unsupported(
-                self.format,
-                "stream uses options liblzma does not support",
-            )),
+            Err(liblzma::stream::Error::Options) => {
+                Err(Error::unsupported(self.format, "stream uses options liblzma does not support"))
+            }
             Err(liblzma::stream::Error::Data) => {
                 Err(Error::corrupt(self.format, "compressed data is corrupt"))
             }

@@ -39,10 +39,7 @@ fn error_name(code: usize) -> String {
 }
 
 fn encoder_error(code: usize) -> Error {
-    Error::Io(std::io::Error::other(format!(
-        "zstd: compressor failed: {}",
-        error_name(code)
-    )))
+    Error::Io(std::io::Error::other(format!("zstd: compressor failed: {}", error_name(code))))
 }
 
 /// zstd compressor.
@@ -52,20 +49,16 @@ pub(crate) struct ZstdEncoder {
 
 impl ZstdEncoder {
     pub fn new(settings: &Settings) -> Result<Self> {
-        let mut cctx =
-            CCtx::try_create().ok_or_else(|| Error::Io(std::io::ErrorKind::OutOfMemory.into()))?;
-        cctx.set_parameter(CParameter::CompressionLevel(settings.level))
-            .map_err(encoder_error)?;
-        cctx.set_parameter(CParameter::ChecksumFlag(settings.checksum))
-            .map_err(encoder_error)?;
+        let mut cctx = CCtx::try_create().ok_or_else(|| Error::Io(std::io::ErrorKind::OutOfMemory.into()))?;
+        cctx.set_parameter(CParameter::CompressionLevel(settings.level)).map_err(encoder_error)?;
+        cctx.set_parameter(CParameter::ChecksumFlag(settings.checksum)).map_err(encoder_error)?;
         Ok(ZstdEncoder { cctx })
     }
 }
 
 impl Encode for ZstdEncoder {
     fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<()> {
-        with_buffers(input, output, |o, i| self.cctx.compress_stream(o, i))
-            .map_err(encoder_error)?;
+        with_buffers(input, output, |o, i| self.cctx.compress_stream(o, i)).map_err(encoder_error)?;
         Ok(())
     }
 
@@ -74,11 +67,7 @@ impl Encode for ZstdEncoder {
         let remaining = self.cctx.flush_stream(&mut zout).map_err(encoder_error)?;
         let produced = zout.pos();
         output.advance(produced);
-        Ok(if remaining == 0 {
-            Status::Done
-        } else {
-            Status::Ongoing
-        })
+        Ok(if remaining == 0 { Status::Done } else { Status::Ongoing })
     }
 
     fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
@@ -86,17 +75,11 @@ impl Encode for ZstdEncoder {
         let remaining = self.cctx.end_stream(&mut zout).map_err(encoder_error)?;
         let produced = zout.pos();
         output.advance(produced);
-        Ok(if remaining == 0 {
-            Status::Done
-        } else {
-            Status::Ongoing
-        })
+        Ok(if remaining == 0 { Status::Done } else { Status::Ongoing })
     }
 
     fn reset(&mut self) -> Result<()> {
-        self.cctx
-            .reset(zstd_safe::ResetDirective::SessionOnly)
-            .map_err(encoder_error)?;
+        self.cctx.reset(zstd_safe::ResetDirective::SessionOnly).map_err(encoder_error)?;
         Ok(())
     }
 }
@@ -107,10 +90,7 @@ impl Encode for ZstdEncoder {
 pub(crate) fn window_log_max(max_memory: u64) -> u32 {
     const OVERHEAD: u64 = 2 * (128 << 10) + (160 << 10);
     // ZSTD_WINDOWLOG_ABSOLUTEMIN .. ZSTD_WINDOWLOG_MAX_64
-    (10..=31)
-        .rev()
-        .find(|&log| (1u64 << log) + OVERHEAD <= max_memory)
-        .unwrap_or(10)
+    (10..=31).rev().find(|&log| (1u64 << log) + OVERHEAD <= max_memory).unwrap_or(10)
 }
 
 /// zstd decompressor; one frame per member.
@@ -126,29 +106,17 @@ pub(crate) struct ZstdDecoder {
 
 impl ZstdDecoder {
     pub fn new(settings: &Settings) -> Result<Self> {
-        let mut dctx =
-            DCtx::try_create().ok_or_else(|| Error::Io(std::io::ErrorKind::OutOfMemory.into()))?;
-        dctx.set_parameter(DParameter::WindowLogMax(window_log_max(
-            settings.max_memory,
-        )))
-        .map_err(|code| Error::InvalidConfig(format!("zstd: {}", error_name(code))))?;
-        Ok(ZstdDecoder {
-            dctx,
-            max_memory: settings.max_memory,
-            in_frame: false,
-            skippable: false,
-        })
+        let mut dctx = DCtx::try_create().ok_or_else(|| Error::Io(std::io::ErrorKind::OutOfMemory.into()))?;
+        dctx.set_parameter(DParameter::WindowLogMax(window_log_max(settings.max_memory)))
+            .map_err(|code| Error::InvalidConfig(format!("zstd: {}", error_name(code))))?;
+        Ok(ZstdDecoder { dctx, max_memory: settings.max_memory, in_frame: false, skippable: false })
     }
 
     fn decode_error(&self, code: usize) -> Error {
-        if zstd_safe::is_error_kind(
-            code,
-            ZSTD_ErrorCode::ZSTD_error_frameParameter_windowTooLarge,
-        ) || zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_memory_allocation)
+        if zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_frameParameter_windowTooLarge)
+            || zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_memory_allocation)
         {
-            Error::LimitExceeded {
-                limit: self.max_memory,
-            }
+            Error::LimitExceeded { limit: self.max_memory }
         } else if zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_dictionary_wrong) {
             Error::unsupported(Format::Zstd, "frame needs a dictionary")
         } else {
@@ -183,9 +151,7 @@ impl Decode for ZstdDecoder {
     fn reset(&mut self) -> Result<()> {
         self.in_frame = false;
         self.skippable = false;
-        self.dctx
-            .reset(zstd_safe::ResetDirective::SessionOnly)
-            .map_err(|code| self.decode_error(code))?;
+        self.dctx.reset(zstd_safe::ResetDirective::SessionOnly).map_err(|code| self.decode_error(code))?;
         Ok(())
     }
 }

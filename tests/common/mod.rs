@@ -1,0 +1,334 @@
+//! Helpers shared by the integration tests: deterministic data, faulty readers and writers,
+//! chunked I/O, and discovery of the reference command-line tools.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::process::{Command, Stdio};
+
+use compressio::{Config, Decoder, Encoder, Error, Format};
+
+/// A small deterministic PRNG (xorshift64*): test data must not depend on a crate's version.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+/// Incompressible bytes.
+pub fn random(len: usize, seed: u64) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    Rng::new(seed).fill(&mut v);
+    v
+}
+
+/// Compressible, text-like bytes (words from a small vocabulary, numbers, newlines).
+pub fn text(len: usize, seed: u64) -> Vec<u8> {
+    const WORDS: &[&str] = &[
+        "stream",
+        "buffer",
+        "decoder",
+        "encoder",
+        "the",
+        "of",
+        "and",
+        "memory",
+        "bounded",
+        "frame",
+        "member",
+        "checksum",
+        "window",
+        "block",
+        "a",
+        "to",
+        "compress",
+        "data",
+        "error",
+        "truncated",
+    ];
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(len + 16);
+    while out.len() < len {
+        match rng.below(12) {
+            0 => out.extend_from_slice(format!("{} ", rng.below(100_000)).as_bytes()),
+            1 => out.push(b'\n'),
+            _ => {
+                out.extend_from_slice(WORDS[rng.below(WORDS.len())].as_bytes());
+                out.push(b' ');
+            }
+        }
+    }
+    out.truncate(len);
+    out
+}
+
+/// The input shapes every round trip covers.
+pub fn shapes() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("empty", Vec::new()),
+        ("one byte", vec![42]),
+        ("text 100k", text(100_000, 1)),
+        ("random 100k", random(100_000, 2)),
+        ("mixed 300k", [text(150_000, 3), random(50_000, 4), vec![0u8; 100_000]].concat()),
+    ]
+}
+
+/// The formats this build can use.
+pub fn formats() -> impl Iterator<Item = Format> {
+    Format::ALL.iter().copied().filter(|f| f.is_enabled())
+}
+
+/// Formats that auto-detection can recognise.
+pub fn detectable() -> impl Iterator<Item = Format> {
+    formats().filter(|&f| f != Format::Deflate)
+}
+
+/// Compress with an `Encoder` over a `Vec`, writing `data` in chunks of the given sizes
+/// (cycled).
+pub fn compress_chunked(data: &[u8], format: Format, config: &Config, chunks: &[usize]) -> Vec<u8> {
+    let mut enc = Encoder::with_config(Vec::new(), format, config).unwrap();
+    let mut rest = data;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let n = chunks[i % chunks.len()].clamp(1, rest.len());
+        enc.write_all(&rest[..n]).unwrap();
+        rest = &rest[n..];
+        i += 1;
+    }
+    enc.finish().unwrap()
+}
+
+/// Decompress with a `Decoder`, reading into buffers of the given sizes (cycled).
+pub fn decompress_chunked(
+    data: &[u8],
+    format: Format,
+    config: &Config,
+    chunks: &[usize],
+) -> Result<Vec<u8>, Error> {
+    let mut dec = Decoder::with_config(data, format, config)?;
+    read_chunked(&mut dec, chunks).map_err(Error::from)
+}
+
+pub fn read_chunked<R: Read>(r: &mut R, chunks: &[usize]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; chunks.iter().copied().max().unwrap_or(1).max(1)];
+    let mut i = 0;
+    loop {
+        let n = chunks[i % chunks.len()].max(1);
+        i += 1;
+        match r.read(&mut buf[..n]) {
+            Ok(0) => return Ok(out),
+            Ok(k) => out.extend_from_slice(&buf[..k]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// What a faulty reader or writer does on its next call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Behave normally, moving at most this many bytes.
+    Ok(usize),
+    Interrupted,
+    WouldBlock,
+    /// Fail with a permanent-looking error (kind `Other`).
+    Fail,
+}
+
+/// Cycles through a fault script forever.
+pub struct Script {
+    faults: Vec<Fault>,
+    next: usize,
+}
+
+impl Script {
+    pub fn new(faults: &[Fault]) -> Self {
+        Script { faults: faults.to_vec(), next: 0 }
+    }
+
+    fn step(&mut self) -> Fault {
+        let f = self.faults[self.next % self.faults.len()];
+        self.next += 1;
+        f
+    }
+}
+
+fn fault_error(f: Fault) -> io::Error {
+    match f {
+        Fault::Interrupted => io::ErrorKind::Interrupted.into(),
+        Fault::WouldBlock => io::ErrorKind::WouldBlock.into(),
+        _ => io::Error::other("injected failure"),
+    }
+}
+
+/// A writer into a `Vec` that follows a fault script on every call.
+pub struct FaultyWriter {
+    pub data: Vec<u8>,
+    script: Script,
+    pub flushes: usize,
+}
+
+impl FaultyWriter {
+    pub fn new(faults: &[Fault]) -> Self {
+        FaultyWriter { data: Vec::new(), script: Script::new(faults), flushes: 0 }
+    }
+}
+
+impl Write for FaultyWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.script.step() {
+            Fault::Ok(n) => {
+                let n = n.min(buf.len());
+                self.data.extend_from_slice(&buf[..n]);
+                Ok(n)
+            }
+            f => Err(fault_error(f)),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flushes += 1;
+        Ok(())
+    }
+}
+
+/// A reader over bytes that follows a fault script on every call.
+pub struct FaultyReader<'a> {
+    data: &'a [u8],
+    script: Script,
+}
+
+impl<'a> FaultyReader<'a> {
+    pub fn new(data: &'a [u8], faults: &[Fault]) -> Self {
+        FaultyReader { data, script: Script::new(faults) }
+    }
+}
+
+impl Read for FaultyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.script.step() {
+            Fault::Ok(n) => {
+                let n = n.min(buf.len()).min(self.data.len());
+                buf[..n].copy_from_slice(&self.data[..n]);
+                self.data = &self.data[n..];
+                Ok(n)
+            }
+            f => Err(fault_error(f)),
+        }
+    }
+}
+
+/// A pipe: bytes written at one end become readable at the other; reading an empty pipe
+/// gives `WouldBlock` (the writer has not sent more yet), or end of file once the other end
+/// has been dropped.
+#[derive(Default)]
+pub struct Pipe {
+    queue: std::rc::Rc<std::cell::RefCell<VecDeque<u8>>>,
+}
+
+impl Pipe {
+    pub fn new() -> (Pipe, Pipe) {
+        let p = Pipe::default();
+        let q = Pipe { queue: p.queue.clone() };
+        (p, q)
+    }
+}
+
+impl Write for Pipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.queue.borrow_mut().extend(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut q = self.queue.borrow_mut();
+        if q.is_empty() {
+            if std::rc::Rc::strong_count(&self.queue) == 1 {
+                return Ok(0);
+            }
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(q.len());
+        for (dst, src) in buf.iter_mut().zip(q.drain(..n)) {
+            *dst = src;
+        }
+        Ok(n)
+    }
+}
+
+/// Whether reference tools must be present (CI sets `COMPRESSIO_REQUIRE_TOOLS=1`); on a
+/// developer machine without them the tool-driven checks are skipped with a note.
+pub fn tools_required() -> bool {
+    std::env::var_os("COMPRESSIO_REQUIRE_TOOLS").is_some_and(|v| v == "1")
+}
+
+/// Whether `program` can be run (`program --version` or `-V` succeeds).
+pub fn have_tool(program: &str) -> bool {
+    let found = ["--version", "-V"].iter().any(|flag| {
+        Command::new(program)
+            .arg(flag)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !found {
+        assert!(!tools_required(), "{program} is required (COMPRESSIO_REQUIRE_TOOLS=1) but not installed");
+        eprintln!("note: {program} not installed; skipping the checks that run it");
+    }
+    found
+}
+
+/// Run `program args` with `input` on stdin; returns stdout, panicking with stderr on failure.
+pub fn run_tool(program: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let (ok, out, err) = try_tool(program, args, input);
+    assert!(ok, "{program} {args:?} failed: {}", String::from_utf8_lossy(&err));
+    out
+}
+
+/// Run `program args` with `input` on stdin; (success, stdout, stderr).
+pub fn try_tool(program: &str, args: &[&str], input: &[u8]) -> (bool, Vec<u8>, Vec<u8>) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    (out.status.success(), out.stdout, out.stderr)
+}
