@@ -163,21 +163,45 @@ pub(crate) enum Sniff {
     Unknown,
 }
 
-/// Classify the start of `prefix`. Strong magics come first; zlib (a 1-in-2000 checksum) and
-/// lzma (a header heuristic) last, so that they never shadow a format with real magic.
+type Matcher = fn(&[u8]) -> Match;
+
+fn match_zstd(prefix: &[u8]) -> Match {
+    match_magic(prefix, ZSTD_MAGIC)
+}
+
+fn match_lz4(prefix: &[u8]) -> Match {
+    match_magic(prefix, LZ4_MAGIC)
+}
+
+fn match_xz(prefix: &[u8]) -> Match {
+    match_magic(prefix, XZ_MAGIC)
+}
+
+/// Formats with a real magic number, tried first.
+const STRONG: [(Format, Matcher); 4] = [
+    (Format::Gzip, match_gzip),
+    (Format::Zstd, match_zstd),
+    (Format::Lz4, match_lz4),
+    (Format::Xz, match_xz),
+];
+/// zlib (a 1-in-2000 header check) and lzma (a header heuristic), tried last so that they
+/// never shadow a format with real magic.
+const WEAK: [(Format, Matcher); 2] = [(Format::Zlib, match_zlib), (Format::Lzma, match_lzma)];
+
+/// The first candidate that matches; an undecided candidate stops the search, since a
+/// later, weaker one must not win while a stronger one may still match.
+fn first_match(prefix: &[u8], candidates: &[(Format, Matcher)]) -> Option<Sniff> {
+    candidates.iter().find_map(|(format, matcher)| match matcher(prefix) {
+        Match::Yes => Some(Sniff::Found(*format)),
+        Match::NeedMore => Some(Sniff::NeedMore),
+        Match::No => None,
+    })
+}
+
+/// Classify the start of `prefix`: strong magics, then skippable frames, then the weak checks.
 pub(crate) fn sniff(prefix: &[u8]) -> Sniff {
-    let candidates: [(Format, fn(&[u8]) -> Match); 4] = [
-        (Format::Gzip, match_gzip),
-        (Format::Zstd, |p| match_magic(p, ZSTD_MAGIC)),
-        (Format::Lz4, |p| match_magic(p, LZ4_MAGIC)),
-        (Format::Xz, |p| match_magic(p, XZ_MAGIC)),
-    ];
-    for (format, matcher) in candidates {
-        match matcher(prefix) {
-            Match::Yes => return Sniff::Found(format),
-            Match::NeedMore => return Sniff::NeedMore,
-            Match::No => {}
-        }
+    if let Some(found) = first_match(prefix, &STRONG) {
+        return found;
     }
     match match_skippable(prefix) {
         Match::Yes if prefix.len() >= SKIPPABLE_HEADER_LEN => {
@@ -187,26 +211,20 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniff {
         Match::Yes | Match::NeedMore => return Sniff::NeedMore,
         Match::No => {}
     }
-    for (format, matcher) in [(Format::Zlib, match_zlib as fn(&[u8]) -> Match), (Format::Lzma, match_lzma)] {
-        match matcher(prefix) {
-            Match::Yes => return Sniff::Found(format),
-            Match::NeedMore => return Sniff::NeedMore,
-            Match::No => {}
-        }
-    }
-    Sniff::Unknown
+    first_match(prefix, &WEAK).unwrap_or(Sniff::Unknown)
 }
 
 /// If `prefix` is a proper prefix of a format's magic number, that format: input that ends
 /// there is a truncated stream of it rather than unknown data.
 pub(crate) fn partial_magic(prefix: &[u8]) -> Option<Format> {
-    [(Format::Gzip, GZIP_MAGIC), (Format::Zstd, ZSTD_MAGIC), (Format::Lz4, LZ4_MAGIC), (Format::Xz, XZ_MAGIC)]
-        .into_iter()
-        .find(|(_, magic)| !prefix.is_empty() && match_magic(prefix, magic) == Match::NeedMore)
-        .map(|(format, _)| format)
-        .or_else(|| {
-            (match_skippable(prefix) == Match::NeedMore && !prefix.is_empty()).then_some(Format::Zstd)
-        })
+    if prefix.is_empty() {
+        return None;
+    }
+    STRONG
+        .iter()
+        .find(|(_, matcher)| matcher(prefix) == Match::NeedMore)
+        .map(|(format, _)| *format)
+        .or_else(|| (match_skippable(prefix) == Match::NeedMore).then_some(Format::Zstd))
 }
 
 impl Format {
@@ -313,9 +331,9 @@ impl Format {
         };
         match self {
             Format::Gzip => match_gzip(prefix),
-            Format::Zstd => either(match_magic(prefix, ZSTD_MAGIC), match_skippable(prefix)),
-            Format::Lz4 => either(match_magic(prefix, LZ4_MAGIC), match_skippable(prefix)),
-            Format::Xz => match_magic(prefix, XZ_MAGIC),
+            Format::Zstd => either(match_zstd(prefix), match_skippable(prefix)),
+            Format::Lz4 => either(match_lz4(prefix), match_skippable(prefix)),
+            Format::Xz => match_xz(prefix),
             Format::Zlib | Format::Deflate | Format::Lzma => Match::No,
         }
     }

@@ -32,7 +32,7 @@ enum State {
 /// Call [`finish`](Encoder::finish) (or [`try_finish`](Encoder::try_finish)) at the end: it
 /// writes the stream's trailer and reports any error. **Dropping an unfinished encoder writes
 /// nothing** and leaves a truncated stream, which every decoder of this crate reports as
-/// [`Error::Truncated`]. (flate2 finishes in `Drop` and has to swallow the error; zstd and
+/// [`Error::Truncated`](crate::Error::Truncated). (flate2 finishes in `Drop` and has to swallow the error; zstd and
 /// lz4_flex do not finish at all. We choose one clear rule.)
 ///
 /// # Flushing
@@ -77,7 +77,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// An encoder with `config` (validated here: an invalid level or buffer size is
-    /// [`Error::InvalidConfig`]).
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig)).
     pub fn with_config(inner: W, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Compress)?;
         let codec = codec::encoder(format, &settings)?;
