@@ -86,8 +86,16 @@ impl FromStr for Level {
 }
 
 impl Level {
-    /// This level on `format`'s backend scale, or `InvalidConfig` when out of range.
-    pub(crate) fn resolve(self, format: Format) -> Result<i32> {
+    /// This level on `format`'s backend scale (the table above), or
+    /// [`Error::InvalidConfig`] when an `Exact` level is out of range.
+    ///
+    /// ```
+    /// use compressio::{Format, Level};
+    /// assert_eq!(Level::Best.backend_level(Format::Zstd).unwrap(), 19);
+    /// assert_eq!(Level::Fastest.backend_level(Format::Xz).unwrap(), 0);
+    /// assert!(Level::Exact(12).backend_level(Format::Gzip).is_err());
+    /// ```
+    pub fn backend_level(self, format: Format) -> Result<i32> {
         let (table, range): ([i32; 4], std::ops::RangeInclusive<i32>) = match format {
             Format::Gzip | Format::Zlib | Format::Deflate => ([1, 3, 6, 9], 0..=9),
             Format::Zstd => ([1, 2, 3, 19], -(1 << 17)..=22),
@@ -224,7 +232,7 @@ impl Config {
         }
         Ok(Settings {
             level: match direction {
-                Direction::Compress => self.level.resolve(format)?,
+                Direction::Compress => self.level.backend_level(format)?,
                 Direction::Decompress => 0,
             },
             buffer_size,
