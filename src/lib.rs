@@ -126,6 +126,11 @@ pub fn decompress_auto(data: &[u8]) -> Result<Vec<u8>> {
     read_all(Decoder::auto(data)?)
 }
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 fn read_all<R: Read>(mut decoder: Decoder<R>) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     decoder.read_to_end(&mut out)?;
