@@ -31,16 +31,24 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { formats: Format::ALL.to_vec(), level: Level::Default, reps: 3, cli: true, files: Vec::new() };
+    let mut a =
+        Args { formats: Format::ALL.to_vec(), level: Level::Default, reps: 3, cli: true, files: Vec::new() };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--formats" => {
                 let list = it.next().ok_or("--formats needs a list")?;
-                a.formats = list.split(',').map(|s| s.parse().map_err(|e| format!("{e}"))).collect::<Result<_, _>>()?;
+                a.formats = list
+                    .split(',')
+                    .map(|s| s.parse().map_err(|e| format!("{e}")))
+                    .collect::<Result<_, _>>()?;
             }
-            "--level" => a.level = it.next().ok_or("--level needs a value")?.parse().map_err(|e| format!("{e}"))?,
-            "--reps" => a.reps = it.next().ok_or("--reps needs a value")?.parse().map_err(|e| format!("{e}"))?,
+            "--level" => {
+                a.level = it.next().ok_or("--level needs a value")?.parse().map_err(|e| format!("{e}"))?
+            }
+            "--reps" => {
+                a.reps = it.next().ok_or("--reps needs a value")?.parse().map_err(|e| format!("{e}"))?
+            }
             "--no-cli" => a.cli = false,
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             _ => a.files.push(arg.into()),
@@ -52,11 +60,16 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
+/// Compress the data into the given (pre-faulted) sink, returning it.
+type CompressFn = Box<dyn Fn(&[u8], Vec<u8>) -> Vec<u8>>;
+/// Decompress, returning the number of bytes produced.
+type DecompressFn = Box<dyn Fn(&[u8]) -> u64>;
+
 /// One implementation under test: compress `data`, and decompress what it produced.
 struct Impl {
     name: String,
-    compress: Box<dyn Fn(&[u8], Vec<u8>) -> Vec<u8>>,
-    decompress: Box<dyn Fn(&[u8]) -> u64>,
+    compress: CompressFn,
+    decompress: DecompressFn,
 }
 
 fn feed(w: &mut impl Write, data: &[u8]) {
@@ -100,86 +113,87 @@ fn ours(format: Format, level: Level) -> Impl {
 /// write them by default).
 fn backend(format: Format, level: Level) -> Option<Impl> {
     let l = backend_level(format, level);
-    let (name, compress, decompress): (&str, Box<dyn Fn(&[u8], Vec<u8>) -> Vec<u8>>, Box<dyn Fn(&[u8]) -> u64>) =
-        match format {
-            Format::Gzip => (
-                "flate2 Gz",
-                Box::new(move |d, s| {
-                    let mut e = flate2::write::GzEncoder::new(s, flate2::Compression::new(l as u32));
-                    feed(&mut e, d);
-                    e.finish().unwrap()
-                }),
-                Box::new(|p| drain(flate2::read::MultiGzDecoder::new(p))),
-            ),
-            Format::Zlib => (
-                "flate2 Zlib",
-                Box::new(move |d, s| {
-                    let mut e = flate2::write::ZlibEncoder::new(s, flate2::Compression::new(l as u32));
-                    feed(&mut e, d);
-                    e.finish().unwrap()
-                }),
-                Box::new(|p| drain(flate2::read::ZlibDecoder::new(p))),
-            ),
-            Format::Deflate => (
-                "flate2 Deflate",
-                Box::new(move |d, s| {
-                    let mut e = flate2::write::DeflateEncoder::new(s, flate2::Compression::new(l as u32));
-                    feed(&mut e, d);
-                    e.finish().unwrap()
-                }),
-                Box::new(|p| drain(flate2::read::DeflateDecoder::new(p))),
-            ),
-            Format::Zstd => (
-                "zstd stream",
-                Box::new(move |d, s| {
-                    let mut e = zstd::stream::write::Encoder::new(s, l).unwrap();
-                    e.include_checksum(true).unwrap();
-                    feed(&mut e, d);
-                    e.finish().unwrap()
-                }),
-                Box::new(|p| drain(zstd::stream::read::Decoder::new(p).unwrap())),
-            ),
-            Format::Lz4 => (
-                "lz4_flex frame",
-                Box::new(move |d, s| {
-                    let info = lz4_flex::frame::FrameInfo::new()
-                        .content_checksum(true)
-                        .block_mode(if l >= 2 {
-                            lz4_flex::frame::BlockMode::Linked
-                        } else {
-                            lz4_flex::frame::BlockMode::Independent
-                        });
-                    let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, s);
-                    feed(&mut e, d);
-                    e.finish().unwrap()
-                }),
-                Box::new(|p| drain(lz4_flex::frame::FrameDecoder::new(p))),
-            ),
-            Format::Xz => (
-                "liblzma Xz",
-                Box::new(move |d, s| {
-                    let mut e = liblzma::write::XzEncoder::new(s, l as u32);
-                    feed(&mut e, d);
-                    e.finish().unwrap()
-                }),
-                Box::new(|p| drain(liblzma::read::XzDecoder::new(p))),
-            ),
-            Format::Lzma => (
-                "liblzma alone",
-                Box::new(move |d, s| {
-                    let opts = liblzma::stream::LzmaOptions::new_preset(l as u32).unwrap();
-                    let stream = liblzma::stream::Stream::new_lzma_encoder(&opts).unwrap();
-                    let mut e = liblzma::write::XzEncoder::new_stream(s, stream);
-                    feed(&mut e, d);
-                    e.finish().unwrap()
-                }),
-                Box::new(|p| {
-                    let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX).unwrap();
-                    drain(liblzma::read::XzDecoder::new_stream(p, stream))
-                }),
-            ),
-            _ => return None,
-        };
+    let (name, compress, decompress): (
+        &str,
+        Box<dyn Fn(&[u8], Vec<u8>) -> Vec<u8>>,
+        Box<dyn Fn(&[u8]) -> u64>,
+    ) = match format {
+        Format::Gzip => (
+            "flate2 Gz",
+            Box::new(move |d, s| {
+                let mut e = flate2::write::GzEncoder::new(s, flate2::Compression::new(l as u32));
+                feed(&mut e, d);
+                e.finish().unwrap()
+            }),
+            Box::new(|p| drain(flate2::read::MultiGzDecoder::new(p))),
+        ),
+        Format::Zlib => (
+            "flate2 Zlib",
+            Box::new(move |d, s| {
+                let mut e = flate2::write::ZlibEncoder::new(s, flate2::Compression::new(l as u32));
+                feed(&mut e, d);
+                e.finish().unwrap()
+            }),
+            Box::new(|p| drain(flate2::read::ZlibDecoder::new(p))),
+        ),
+        Format::Deflate => (
+            "flate2 Deflate",
+            Box::new(move |d, s| {
+                let mut e = flate2::write::DeflateEncoder::new(s, flate2::Compression::new(l as u32));
+                feed(&mut e, d);
+                e.finish().unwrap()
+            }),
+            Box::new(|p| drain(flate2::read::DeflateDecoder::new(p))),
+        ),
+        Format::Zstd => (
+            "zstd stream",
+            Box::new(move |d, s| {
+                let mut e = zstd::stream::write::Encoder::new(s, l).unwrap();
+                e.include_checksum(true).unwrap();
+                feed(&mut e, d);
+                e.finish().unwrap()
+            }),
+            Box::new(|p| drain(zstd::stream::read::Decoder::new(p).unwrap())),
+        ),
+        Format::Lz4 => (
+            "lz4_flex frame",
+            Box::new(move |d, s| {
+                let info = lz4_flex::frame::FrameInfo::new().content_checksum(true).block_mode(if l >= 2 {
+                    lz4_flex::frame::BlockMode::Linked
+                } else {
+                    lz4_flex::frame::BlockMode::Independent
+                });
+                let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, s);
+                feed(&mut e, d);
+                e.finish().unwrap()
+            }),
+            Box::new(|p| drain(lz4_flex::frame::FrameDecoder::new(p))),
+        ),
+        Format::Xz => (
+            "liblzma Xz",
+            Box::new(move |d, s| {
+                let mut e = liblzma::write::XzEncoder::new(s, l as u32);
+                feed(&mut e, d);
+                e.finish().unwrap()
+            }),
+            Box::new(|p| drain(liblzma::read::XzDecoder::new(p))),
+        ),
+        Format::Lzma => (
+            "liblzma alone",
+            Box::new(move |d, s| {
+                let opts = liblzma::stream::LzmaOptions::new_preset(l as u32).unwrap();
+                let stream = liblzma::stream::Stream::new_lzma_encoder(&opts).unwrap();
+                let mut e = liblzma::write::XzEncoder::new_stream(s, stream);
+                feed(&mut e, d);
+                e.finish().unwrap()
+            }),
+            Box::new(|p| {
+                let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX).unwrap();
+                drain(liblzma::read::XzDecoder::new_stream(p, stream))
+            }),
+        ),
+        _ => return None,
+    };
     Some(Impl { name: name.into(), compress, decompress })
 }
 
@@ -298,5 +312,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn which(program: &str) -> bool {
-    Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }

@@ -313,6 +313,15 @@ impl Lz4Decoder {
         Error::corrupt(Format::Lz4, detail)
     }
 
+    /// Assemble a little-endian u32 field across calls; `None` until all 4 bytes are in.
+    fn read_u32(&mut self, input: &mut InBuf<'_>) -> Option<u32> {
+        if !input.fill(&mut self.field, &mut self.have, 4) {
+            return None;
+        }
+        self.have = 0;
+        Some(u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]))
+    }
+
     fn parse_descriptor(&mut self, len: usize) -> Result<()> {
         let d = &self.field[..len];
         let (flg, bd) = (d[0], d[1]);
@@ -439,12 +448,9 @@ impl Decode for Lz4Decoder {
             }
             match self.state {
                 State::Magic => {
-                    if !input.fill(&mut self.field, &mut self.have, 4) {
+                    let Some(magic) = self.read_u32(input) else {
                         return Ok(Status::Ongoing);
-                    }
-                    self.have = 0;
-                    let magic =
-                        u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]);
+                    };
                     self.state = if magic == MAGIC {
                         State::Descriptor
                     } else if magic & SKIPPABLE_MASK == SKIPPABLE_MAGIC {
@@ -457,16 +463,10 @@ impl Decode for Lz4Decoder {
                     };
                 }
                 State::SkippableSize => {
-                    if !input.fill(&mut self.field, &mut self.have, 4) {
+                    let Some(size) = self.read_u32(input) else {
                         return Ok(Status::Ongoing);
-                    }
-                    self.have = 0;
-                    self.state = State::Skip(u32::from_le_bytes([
-                        self.field[0],
-                        self.field[1],
-                        self.field[2],
-                        self.field[3],
-                    ]));
+                    };
+                    self.state = State::Skip(size);
                 }
                 State::Skip(left) => {
                     let n = (left as usize).min(input.rest().len());
@@ -495,12 +495,9 @@ impl Decode for Lz4Decoder {
                     self.state = State::BlockHeader;
                 }
                 State::BlockHeader => {
-                    if !input.fill(&mut self.field, &mut self.have, 4) {
+                    let Some(word) = self.read_u32(input) else {
                         return Ok(Status::Ongoing);
-                    }
-                    self.have = 0;
-                    let word =
-                        u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]);
+                    };
                     if word == 0 {
                         if self.frame.content_checksum {
                             self.state = State::ContentChecksum;
@@ -539,12 +536,9 @@ impl Decode for Lz4Decoder {
                     self.state = State::BlockHeader;
                 }
                 State::ContentChecksum => {
-                    if !input.fill(&mut self.field, &mut self.have, 4) {
+                    let Some(stored_sum) = self.read_u32(input) else {
                         return Ok(Status::Ongoing);
-                    }
-                    self.have = 0;
-                    let stored_sum =
-                        u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]);
+                    };
                     if std::mem::replace(&mut self.hasher, Xxh32::new(0)).digest() != stored_sum {
                         return Err(Self::corrupt("content checksum mismatch"));
                     }

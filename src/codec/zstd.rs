@@ -56,6 +56,20 @@ impl ZstdEncoder {
     }
 }
 
+impl ZstdEncoder {
+    /// Run a flush or end-of-frame step: `Done` once libzstd has nothing left to write.
+    fn drain<F>(&mut self, output: &mut OutBuf<'_>, step: F) -> Result<Status>
+    where
+        F: FnOnce(&mut CCtx<'static>, &mut OutBuffer<'_, [u8]>) -> zstd_safe::SafeResult,
+    {
+        let mut zout = OutBuffer::around(output.spare());
+        let remaining = step(&mut self.cctx, &mut zout).map_err(encoder_error)?;
+        let produced = zout.pos();
+        output.advance(produced);
+        Ok(if remaining == 0 { Status::Done } else { Status::Ongoing })
+    }
+}
+
 impl Encode for ZstdEncoder {
     fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<()> {
         with_buffers(input, output, |o, i| self.cctx.compress_stream(o, i)).map_err(encoder_error)?;
@@ -63,19 +77,11 @@ impl Encode for ZstdEncoder {
     }
 
     fn flush(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
-        let mut zout = OutBuffer::around(output.spare());
-        let remaining = self.cctx.flush_stream(&mut zout).map_err(encoder_error)?;
-        let produced = zout.pos();
-        output.advance(produced);
-        Ok(if remaining == 0 { Status::Done } else { Status::Ongoing })
+        self.drain(output, |cctx, out| cctx.flush_stream(out))
     }
 
     fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
-        let mut zout = OutBuffer::around(output.spare());
-        let remaining = self.cctx.end_stream(&mut zout).map_err(encoder_error)?;
-        let produced = zout.pos();
-        output.advance(produced);
-        Ok(if remaining == 0 { Status::Done } else { Status::Ongoing })
+        self.drain(output, |cctx, out| cctx.end_stream(out))
     }
 
     fn reset(&mut self) -> Result<()> {
