@@ -113,11 +113,7 @@ fn ours(format: Format, level: Level) -> Impl {
 /// write them by default).
 fn backend(format: Format, level: Level) -> Option<Impl> {
     let l = backend_level(format, level);
-    let (name, compress, decompress): (
-        &str,
-        Box<dyn Fn(&[u8], Vec<u8>) -> Vec<u8>>,
-        Box<dyn Fn(&[u8]) -> u64>,
-    ) = match format {
+    let (name, compress, decompress): (&str, CompressFn, DecompressFn) = match format {
         Format::Gzip => (
             "flate2 Gz",
             Box::new(move |d, s| {
@@ -237,9 +233,8 @@ struct Totals {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args().map_err(|e| {
+    let args = parse_args().inspect_err(|_| {
         eprintln!("usage: bench [--formats a,b] [--level L] [--reps N] [--no-cli] FILE...");
-        e
     })?;
     println!("| format | impl | compress MB/s | decompress MB/s | ratio | compress vs backend | decompress vs backend |");
     println!("|---|---|--:|--:|--:|--:|--:|");
