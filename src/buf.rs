@@ -8,6 +8,8 @@
 
 use bytes::{Bytes, BytesMut};
 
+use crate::BufferPool;
+
 /// Input cursor: `data[pos..]` is still to be consumed.
 pub(crate) struct InBuf<'a> {
     pub data: &'a [u8],
@@ -96,16 +98,28 @@ pub(crate) enum Status {
 
 /// An adapter's one buffer: `data[pos..end]` holds pending bytes (an encoder's compressed
 /// output not yet written, a decoder's input not yet decoded). Allocated once, at its full
-/// size, and never resized.
+/// size, and never resized; taken from a [`BufferPool`] and given back on drop when the
+/// adapter was configured with one.
 pub(crate) struct Buffer {
     data: BytesMut,
     pos: usize,
     end: usize,
+    pool: Option<BufferPool>,
 }
 
 impl Buffer {
-    pub fn new(size: usize) -> Self {
-        Buffer { data: BytesMut::zeroed(size), pos: 0, end: 0 }
+    pub fn new(size: usize, pool: Option<&BufferPool>) -> Self {
+        let data = match pool {
+            Some(pool) => pool.take(size),
+            None => BytesMut::zeroed(size),
+        };
+        Buffer { data, pos: 0, end: 0, pool: pool.cloned() }
+    }
+
+    /// Forget the pending bytes.
+    pub fn clear(&mut self) {
+        self.pos = 0;
+        self.end = 0;
     }
 
     pub fn capacity(&self) -> usize {
@@ -155,10 +169,22 @@ impl Buffer {
         }
     }
 
-    /// The pending bytes, handed out without copying.
+    /// The pending bytes, handed out without copying (the memory goes with them, so a pooled
+    /// buffer does not return to its pool).
     pub fn into_pending(mut self) -> Bytes {
-        self.data.truncate(self.end);
-        let _ = self.data.split_to(self.pos);
-        self.data.freeze()
+        let mut data = std::mem::take(&mut self.data);
+        data.truncate(self.end);
+        let _ = data.split_to(self.pos);
+        data.freeze()
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            if self.data.capacity() > 0 {
+                pool.give(std::mem::take(&mut self.data));
+            }
+        }
     }
 }

@@ -52,24 +52,30 @@
 //! and comes back out with `Error::from` unchanged, so
 //! `matches!(Error::from(io_err), Error::Corrupt { .. })` works after `std::io::copy`.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// `unsafe` is denied everywhere but in `alloc` (a `GlobalAlloc` needs it) and `memory` (the
+// backends' memory reports exist only as C functions); both are covered by tests/memory.rs.
+#![deny(unsafe_code)]
 // With some codecs compiled out, helpers that only they use are unused; that is expected.
 #![cfg_attr(
     not(all(feature = "deflate", feature = "zstd", feature = "lz4", feature = "xz")),
     allow(dead_code, unused_variables, unreachable_code, unused_imports)
 )]
 
+pub mod alloc;
 mod buf;
 mod codec;
 mod config;
 mod error;
 mod format;
+mod memory;
+mod pool;
 mod read;
 mod write;
 
 use std::io::{Read, Write};
 
-pub use config::{Config, Level, DEFAULT_BUFFER_SIZE, DEFAULT_MAX_MEMORY};
+pub use config::{Config, Direction, Level, DEFAULT_BUFFER_SIZE, DEFAULT_MAX_MEMORY};
+pub use pool::{BufferPool, PoolStats};
 pub use error::{Error, Result};
 pub use format::Format;
 pub use read::{Decoder, MAX_SKIPPABLE_PREFIX};

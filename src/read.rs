@@ -11,7 +11,7 @@ use std::io::{self, Read};
 use bytes::Bytes;
 
 use crate::buf::{Buffer, InBuf, OutBuf, Status};
-use crate::codec::{self, Decode};
+use crate::codec::{self, Codec, Decode};
 use crate::config::Direction;
 use crate::format::{self, Match, Sniff};
 use crate::{Config, Error, Format, Result};
@@ -65,7 +65,7 @@ enum State {
 pub struct Decoder<R: Read> {
     inner: R,
     buf: Buffer,
-    codec: Box<dyn Decode>,
+    codec: Codec<dyn Decode>,
     format: Format,
     state: State,
     single_stream: bool,
@@ -85,7 +85,7 @@ impl<R: Read> Decoder<R> {
     /// A decoder for `format` with `config` (validated here).
     pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Decompress)?;
-        let buf = Buffer::new(settings.buffer_size);
+        let buf = Buffer::new(settings.buffer_size, settings.pool.as_ref());
         Self::build(inner, buf, format, config, 0)
     }
 
@@ -105,7 +105,7 @@ impl<R: Read> Decoder<R> {
         // any enabled format validates the format-independent parts of the config
         let probe = Format::ALL.iter().copied().find(|f| f.is_enabled()).unwrap_or(Format::Zstd);
         let settings = config.resolve(probe, Direction::Decompress)?;
-        let mut buf = Buffer::new(settings.buffer_size.max(MIN_AUTO_BUFFER));
+        let mut buf = Buffer::new(settings.buffer_size.max(MIN_AUTO_BUFFER), settings.pool.as_ref());
         let (format, skipped, at_end) = sniff(&mut inner, &mut buf)?;
         let mut decoder = Self::build(inner, buf, format, config, skipped)?;
         if at_end {
@@ -173,6 +173,38 @@ impl<R: Read> Decoder<R> {
     /// ```
     pub fn into_parts(self) -> (R, Bytes) {
         (self.inner, self.buf.into_pending())
+    }
+
+    /// Abandon the current stream and start decoding a new one (of the same format) from
+    /// `inner`, reusing this decoder's buffer and codec context; returns the previous inner
+    /// reader. Bytes read ahead from the previous reader are discarded.
+    ///
+    /// After the first message, a reset and a small message allocate nothing for gzip, zlib,
+    /// deflate, zstd and lz4 (xz and lzma build a new liblzma coder). A failure to rebuild
+    /// the coder (out of memory) is reported by the next `read`.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Decoder, Format};
+    ///
+    /// let first = compress(b"first", Format::Gzip)?;
+    /// let second = compress(b"second", Format::Gzip)?;
+    /// let mut decoder = Decoder::new(&first[..], Format::Gzip)?;
+    /// let mut text = String::new();
+    /// decoder.read_to_string(&mut text)?;
+    /// decoder.reset(&second[..]);
+    /// text.clear();
+    /// decoder.read_to_string(&mut text)?;
+    /// assert_eq!(text, "second");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reset(&mut self, inner: R) -> R {
+        self.failed = self.codec.reset().err();
+        self.buf.clear();
+        self.state = State::Member;
+        self.total_in = 0;
+        self.total_out = 0;
+        std::mem::replace(&mut self.inner, inner)
     }
 
     /// Compressed bytes consumed by the decoder so far (not counting read-ahead).

@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use crate::buf::{Buffer, InBuf, OutBuf, Status};
-use crate::codec::{self, Encode};
+use crate::codec::{self, Codec, Encode};
 use crate::config::Direction;
 use crate::{Config, Format, Result};
 
@@ -60,7 +60,7 @@ enum State {
 /// ```
 pub struct Encoder<W: Write> {
     inner: W,
-    codec: Box<dyn Encode>,
+    codec: Codec<dyn Encode>,
     buf: Buffer,
     format: Format,
     state: State,
@@ -84,7 +84,7 @@ impl<W: Write> Encoder<W> {
         Ok(Encoder {
             inner,
             codec,
-            buf: Buffer::new(settings.buffer_size),
+            buf: Buffer::new(settings.buffer_size, settings.pool.as_ref()),
             format,
             state: State::Open,
             synced: false,
@@ -145,6 +145,38 @@ impl<W: Write> Encoder<W> {
     /// is discarded. Use [`finish`](Encoder::finish) to complete the stream.
     pub fn into_inner(self) -> W {
         self.inner
+    }
+
+    /// Finish the current stream, then start a new one on `inner`, reusing this encoder's
+    /// buffer and codec context; returns the previous inner writer.
+    ///
+    /// For a service compressing many small messages this is the cheap path: after the first
+    /// message, a reset and a small message allocate nothing for gzip, zlib, deflate, zstd and
+    /// lz4 (xz and lzma build a new liblzma coder: the liblzma crate offers no way to
+    /// re-initialise one). If finishing fails, the error is returned and nothing changes, so
+    /// the call can be repeated.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{decompress, Encoder, Format};
+    ///
+    /// let mut encoder = Encoder::new(Vec::new(), Format::Zstd)?;
+    /// let mut messages = Vec::new();
+    /// for text in ["first", "second", "third"] {
+    ///     encoder.write_all(text.as_bytes())?;
+    ///     messages.push(encoder.reset(Vec::new())?); // one complete stream per message
+    /// }
+    /// assert_eq!(decompress(&messages[1], Format::Zstd)?, b"second");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reset(&mut self, inner: W) -> io::Result<W> {
+        self.try_finish()?;
+        self.codec.reset()?;
+        self.state = State::Open;
+        self.synced = false;
+        self.total_in = 0;
+        self.total_out = 0;
+        Ok(std::mem::replace(&mut self.inner, inner))
     }
 
     /// Write the buffered output to the inner writer.

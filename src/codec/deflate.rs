@@ -24,7 +24,9 @@ impl DeflateEncoder {
     pub fn new(format: Format, settings: &Settings) -> Self {
         // level was validated into 0..=9 by Config::resolve
         let level = Compression::new(settings.level.clamp(0, 9) as u32);
-        DeflateEncoder { inner: Compress::new(level, format == Format::Zlib), flushing: false }
+        let window_bits = crate::memory::deflate_window_bits(settings);
+        let inner = Compress::new_with_window_bits(level, format == Format::Zlib, window_bits);
+        DeflateEncoder { inner, flushing: false }
     }
 
     /// One call into zlib-rs; returns (consumed, flate2 status).

@@ -80,7 +80,9 @@ impl Lz4Encoder {
     pub fn new(settings: &Settings) -> Self {
         // level 2 = linked blocks (Level::Best); 1 = independent (see the Level table)
         let linked = settings.level >= 2;
-        let bd_code = 4u8; // 64 KiB blocks: lz4_flex's own default, small and fast
+        // 64 KiB blocks by default (lz4_flex's own default, small and fast); larger with a
+        // higher memory level
+        let bd_code = crate::memory::lz4_block_code(settings);
         let mut flg = FLG_VERSION;
         if !linked {
             flg |= FLG_INDEPENDENT;
@@ -104,7 +106,7 @@ impl Lz4Encoder {
             staged_end: 0,
             hasher: Xxh32::new(0),
             table: CompressTable::large(),
-            history: Vec::new(),
+            history: Vec::with_capacity(if linked { WINDOW } else { 0 }),
             finished: false,
         }
     }
@@ -136,6 +138,7 @@ impl Lz4Encoder {
             output.spare()
         } else {
             if self.staged.len() < bound {
+                self.staged.reserve_exact(bound - self.staged.len());
                 self.staged.resize(bound, 0);
             }
             &mut self.staged
@@ -359,6 +362,12 @@ impl Lz4Decoder {
         if needed > self.max_memory {
             return Err(Error::LimitExceeded { limit: self.max_memory });
         }
+        // exact reservations: amortised growth could double them
+        let block_bytes = frame.block_max + 4;
+        self.block.reserve_exact(block_bytes.saturating_sub(self.block.len()));
+        if frame.linked {
+            self.history.reserve_exact(WINDOW.saturating_sub(self.history.len()));
+        }
         self.frame = frame;
         self.hasher = Xxh32::new(0);
         self.produced = 0;
@@ -376,6 +385,7 @@ impl Lz4Decoder {
             &mut output.spare()[..room]
         } else {
             if self.decoded.len() < max {
+                self.decoded.reserve_exact(max - self.decoded.len());
                 self.decoded.resize(max, 0);
             }
             &mut self.decoded[..max]

@@ -18,8 +18,8 @@
 //!   input ends before `Done`.
 
 use crate::buf::{InBuf, OutBuf, Status};
-use crate::config::Settings;
-use crate::{Error, Format, Result};
+use crate::config::{Direction, Settings};
+use crate::{BufferPool, Error, Format, Result};
 
 #[cfg(feature = "deflate")]
 pub(crate) mod deflate;
@@ -43,8 +43,11 @@ pub(crate) trait Encode: Send {
     /// called after the first `finish`.
     fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status>;
     /// Start a new, independent stream with the same settings, reusing what can be reused.
-    #[allow(dead_code)] // the adapters' `reset` API arrives with the memory-reuse work
     fn reset(&mut self) -> Result<()>;
+    /// Whether `reset` really reuses the context (worth keeping in a pool).
+    fn reusable(&self) -> bool {
+        true
+    }
 }
 
 /// A decompressor for one member at a time.
@@ -58,10 +61,149 @@ pub(crate) trait Decode: Send {
     fn ended_skippable(&self) -> bool {
         false
     }
+    /// Whether `reset` really reuses the context (worth keeping in a pool).
+    fn reusable(&self) -> bool {
+        true
+    }
 }
 
-/// The encoder for `format` with resolved `settings`.
-pub(crate) fn encoder(format: Format, settings: &Settings) -> Result<Box<dyn Encode>> {
+/// What identifies interchangeable codec contexts in a pool.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CodecKey {
+    format: Format,
+    direction: Direction,
+    level: i32,
+    checksum: bool,
+    memory_level: Option<u8>,
+    max_memory: u64,
+}
+
+impl CodecKey {
+    fn new(format: Format, direction: Direction, s: &Settings) -> Self {
+        CodecKey {
+            format,
+            direction,
+            level: s.level,
+            checksum: s.checksum,
+            memory_level: s.memory_level,
+            max_memory: s.max_memory,
+        }
+    }
+}
+
+/// A codec of either direction, as a pool stores it.
+pub(crate) enum AnyCodec {
+    Encode(Box<dyn Encode>),
+    Decode(Box<dyn Decode>),
+}
+
+/// Conversions between an adapter's codec and what a pool stores.
+pub(crate) trait Poolable {
+    fn into_any(self: Box<Self>) -> AnyCodec;
+    fn from_any(any: AnyCodec) -> Option<Box<Self>>;
+    fn is_reusable(&self) -> bool;
+    fn reset_codec(&mut self) -> Result<()>;
+}
+
+impl Poolable for dyn Encode {
+    fn into_any(self: Box<Self>) -> AnyCodec {
+        AnyCodec::Encode(self)
+    }
+    fn from_any(any: AnyCodec) -> Option<Box<Self>> {
+        match any {
+            AnyCodec::Encode(c) => Some(c),
+            AnyCodec::Decode(_) => None,
+        }
+    }
+    fn is_reusable(&self) -> bool {
+        self.reusable()
+    }
+    fn reset_codec(&mut self) -> Result<()> {
+        self.reset()
+    }
+}
+
+impl Poolable for dyn Decode {
+    fn into_any(self: Box<Self>) -> AnyCodec {
+        AnyCodec::Decode(self)
+    }
+    fn from_any(any: AnyCodec) -> Option<Box<Self>> {
+        match any {
+            AnyCodec::Decode(c) => Some(c),
+            AnyCodec::Encode(_) => None,
+        }
+    }
+    fn is_reusable(&self) -> bool {
+        self.reusable()
+    }
+    fn reset_codec(&mut self) -> Result<()> {
+        self.reset()
+    }
+}
+
+/// An adapter's codec. With a pool, it came from the pool if a matching idle one was there,
+/// and goes back to it when the adapter is dropped.
+pub(crate) struct Codec<C: ?Sized + Poolable> {
+    /// `None` only while being dropped.
+    inner: Option<Box<C>>,
+    home: Option<(BufferPool, CodecKey)>,
+}
+
+impl<C: ?Sized + Poolable> Codec<C> {
+    /// An idle codec from the pool (reset for a new stream), or a new one from `build`.
+    fn get(
+        format: Format,
+        direction: Direction,
+        settings: &Settings,
+        build: impl FnOnce() -> Result<Box<C>>,
+    ) -> Result<Self> {
+        let Some(pool) = &settings.pool else {
+            return Ok(Codec { inner: Some(build()?), home: None });
+        };
+        let key = CodecKey::new(format, direction, settings);
+        let reused = pool.take_codec(&key).and_then(C::from_any).and_then(|mut c| c.reset_codec().ok().map(|_| c));
+        let inner = match reused {
+            Some(c) => c,
+            None => build()?,
+        };
+        let home = inner.is_reusable().then(|| (pool.clone(), key));
+        Ok(Codec { inner: Some(inner), home })
+    }
+}
+
+impl<C: ?Sized + Poolable> std::ops::Deref for Codec<C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        // always Some outside of drop
+        self.inner.as_deref().unwrap_or_else(|| unreachable!("codec used during drop"))
+    }
+}
+
+impl<C: ?Sized + Poolable> std::ops::DerefMut for Codec<C> {
+    fn deref_mut(&mut self) -> &mut C {
+        self.inner.as_deref_mut().unwrap_or_else(|| unreachable!("codec used during drop"))
+    }
+}
+
+impl<C: ?Sized + Poolable> Drop for Codec<C> {
+    fn drop(&mut self) {
+        if let (Some((pool, key)), Some(inner)) = (self.home.take(), self.inner.take()) {
+            pool.give_codec(key, inner.into_any());
+        }
+    }
+}
+
+/// The encoder for `format` with resolved `settings` (from the settings' pool if possible).
+pub(crate) fn encoder(format: Format, settings: &Settings) -> Result<Codec<dyn Encode>> {
+    Codec::get(format, Direction::Compress, settings, || new_encoder(format, settings))
+}
+
+/// The decoder for `format` with resolved `settings` (from the settings' pool if possible).
+pub(crate) fn decoder(format: Format, settings: &Settings) -> Result<Codec<dyn Decode>> {
+    Codec::get(format, Direction::Decompress, settings, || new_decoder(format, settings))
+}
+
+fn new_encoder(format: Format, settings: &Settings) -> Result<Box<dyn Encode>> {
     Ok(match format {
         #[cfg(feature = "deflate")]
         Format::Gzip => Box::new(gzip::GzipEncoder::new(settings)),
@@ -78,8 +220,7 @@ pub(crate) fn encoder(format: Format, settings: &Settings) -> Result<Box<dyn Enc
     })
 }
 
-/// The decoder for `format` with resolved `settings`.
-pub(crate) fn decoder(format: Format, settings: &Settings) -> Result<Box<dyn Decode>> {
+fn new_decoder(format: Format, settings: &Settings) -> Result<Box<dyn Decode>> {
     Ok(match format {
         #[cfg(feature = "deflate")]
         Format::Gzip => Box::new(gzip::GzipDecoder::new()),

@@ -6,7 +6,7 @@
 //! `LimitExceeded`. Concatenated .xz streams and stream padding are handled by the adapter,
 //! so the decoder is built without `LZMA_CONCATENATED` and reports each stream's end.
 
-use liblzma::stream::{Action, Check, LzmaOptions, Stream};
+use liblzma::stream::{Action, Check, Filters, LzmaOptions, Stream};
 
 use crate::buf::{InBuf, OutBuf, Status};
 use crate::codec::{Decode, Encode};
@@ -41,6 +41,8 @@ fn process(
 pub(crate) struct XzEncoder {
     format: Format,
     preset: u32,
+    /// The dictionary size, when a memory level makes it smaller than the preset's.
+    dict: Option<u32>,
     check: Check,
     stream: Stream,
 }
@@ -49,18 +51,25 @@ impl XzEncoder {
     pub fn new(format: Format, settings: &Settings) -> Result<Self> {
         let preset = settings.level.clamp(0, 9) as u32;
         let check = if settings.checksum { Check::Crc64 } else { Check::None };
-        let stream = Self::stream(format, preset, check)?;
-        Ok(XzEncoder { format, preset, check, stream })
+        let dict = crate::memory::lzma::dict_size(preset, settings.history_budget());
+        let dict = (settings.history_budget().is_some() && dict < crate::memory::lzma::dict_size(preset, None))
+            .then_some(dict);
+        let stream = Self::stream(format, preset, dict, check)?;
+        Ok(XzEncoder { format, preset, dict, check, stream })
     }
 
-    fn stream(format: Format, preset: u32, check: Check) -> Result<Stream> {
-        let stream = if format == Format::Lzma {
-            let options = LzmaOptions::new_preset(preset).map_err(|e| encoder_error(format, e))?;
-            Stream::new_lzma_encoder(&options)
-        } else {
-            Stream::new_easy_encoder(preset, check)
+    fn stream(format: Format, preset: u32, dict: Option<u32>, check: Check) -> Result<Stream> {
+        let fail = |e| encoder_error(format, e);
+        let mut options = LzmaOptions::new_preset(preset).map_err(fail)?;
+        if let Some(dict) = dict {
+            options.dict_size(dict);
+        }
+        let stream = match (format, dict) {
+            (Format::Lzma, _) => Stream::new_lzma_encoder(&options),
+            (_, None) => Stream::new_easy_encoder(preset, check),
+            (_, Some(_)) => Stream::new_stream_encoder(Filters::new().lzma2(&options), check),
         };
-        stream.map_err(|e| encoder_error(format, e))
+        stream.map_err(fail)
     }
 }
 
@@ -88,8 +97,12 @@ impl Encode for XzEncoder {
 
     fn reset(&mut self) -> Result<()> {
         // liblzma has no reset for a finished encoder: build a new one
-        self.stream = Self::stream(self.format, self.preset, self.check)?;
+        self.stream = Self::stream(self.format, self.preset, self.dict, self.check)?;
         Ok(())
+    }
+
+    fn reusable(&self) -> bool {
+        false
     }
 }
 
@@ -146,5 +159,9 @@ impl Decode for XzDecoder {
     fn reset(&mut self) -> Result<()> {
         self.stream = Self::stream(self.format, self.max_memory)?;
         Ok(())
+    }
+
+    fn reusable(&self) -> bool {
+        false
     }
 }

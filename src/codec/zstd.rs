@@ -52,6 +52,10 @@ impl ZstdEncoder {
         let mut cctx = CCtx::try_create().ok_or_else(|| Error::Io(std::io::ErrorKind::OutOfMemory.into()))?;
         cctx.set_parameter(CParameter::CompressionLevel(settings.level)).map_err(encoder_error)?;
         cctx.set_parameter(CParameter::ChecksumFlag(settings.checksum)).map_err(encoder_error)?;
+        let cap = settings.history_budget().map(|b| b.trailing_zeros());
+        if let Some(window_log) = crate::memory::zstd::capped_window_log(settings.level, cap) {
+            cctx.set_parameter(CParameter::WindowLog(window_log)).map_err(encoder_error)?;
+        }
         Ok(ZstdEncoder { cctx })
     }
 }
