@@ -93,10 +93,15 @@ pub fn compress(data: &[u8], format: Format) -> Result<Vec<u8>> {
 }
 
 /// Compress `data` into a new `Vec` with `config`: an [`Encoder`] over a `Vec`.
+///
+/// The output grows in steps of the adapter's buffer size (at least 64 KiB), never by
+/// doubling, so the peak heap is the output plus the codec and O(buffer) — there is no
+/// second copy of the output.
 pub fn compress_with(data: &[u8], format: Format, config: &Config) -> Result<Vec<u8>> {
-    let mut encoder = Encoder::with_config(Vec::new(), format, config)?;
+    let step = growth_step(config, format, Direction::Compress)?;
+    let mut encoder = Encoder::with_config(ExactVec { data: Vec::new(), step }, format, config)?;
     encoder.write_all(data)?;
-    Ok(encoder.finish()?)
+    Ok(encoder.finish()?.data)
 }
 
 /// Decompress all of `data`, which must be exactly one `format` stream (or a concatenation
@@ -115,10 +120,11 @@ pub fn decompress(data: &[u8], format: Format) -> Result<Vec<u8>> {
 }
 
 /// Decompress all of `data` with `config`: a [`Decoder`] over the slice. The output `Vec`
-/// grows with what is actually produced (never from a size the input claims), and
-/// [`Config::max_output`] caps it.
+/// grows with what is actually produced (never from a size the input claims), in steps of
+/// the buffer size (at least 64 KiB), and [`Config::max_output`] caps it.
 pub fn decompress_with(data: &[u8], format: Format, config: &Config) -> Result<Vec<u8>> {
-    read_all(Decoder::with_config(data, format, config)?)
+    let step = growth_step(config, format, Direction::Decompress)?;
+    read_all(Decoder::with_config(data, format, config)?, step)
 }
 
 /// Decompress all of `data`, detecting the format (see [`Decoder::auto`]).
@@ -129,7 +135,7 @@ pub fn decompress_with(data: &[u8], format: Format, config: &Config) -> Result<V
 /// # Ok::<(), compressio::Error>(())
 /// ```
 pub fn decompress_auto(data: &[u8]) -> Result<Vec<u8>> {
-    read_all(Decoder::auto(data)?)
+    read_all(Decoder::auto(data)?, MIN_GROWTH_STEP)
 }
 
 /// The README's examples, compiled as doctests.
@@ -137,8 +143,53 @@ pub fn decompress_auto(data: &[u8]) -> Result<Vec<u8>> {
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-fn read_all<R: Read>(mut decoder: Decoder<R>) -> Result<Vec<u8>> {
+/// The smallest step the one-shot functions grow their output by.
+const MIN_GROWTH_STEP: usize = 64 * 1024;
+
+fn growth_step(config: &Config, format: Format, direction: Direction) -> Result<usize> {
+    Ok(config.resolve(format, direction)?.buffer_size.max(MIN_GROWTH_STEP))
+}
+
+/// A `Vec` writer that grows by exactly what is needed, at least `step` bytes at a time.
+/// (`Vec`'s own doubling would leave up to twice the output allocated.)
+struct ExactVec {
+    data: Vec<u8>,
+    step: usize,
+}
+
+impl Write for ExactVec {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.data.capacity() - self.data.len() < buf.len() {
+            self.data.reserve_exact(buf.len().max(self.step));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Read `decoder` to the end into a `Vec` growing `step` bytes at a time; every byte of it
+/// is zeroed once before `read` may write into it.
+fn read_all<R: Read>(mut decoder: Decoder<R>, step: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    decoder.read_to_end(&mut out)?;
+    let mut filled = 0;
+    loop {
+        if filled == out.len() {
+            if out.len() == out.capacity() {
+                out.reserve_exact(step);
+            }
+            out.resize(out.capacity(), 0);
+        }
+        match decoder.read(&mut out[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    out.truncate(filled);
     Ok(out)
 }

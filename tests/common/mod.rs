@@ -332,3 +332,54 @@ pub fn try_tool(program: &str, args: &[&str], input: &[u8]) -> (bool, Vec<u8>, V
     feeder.join().unwrap();
     (out.status.success(), out.stdout, out.stderr)
 }
+
+/// A reader producing `len` bytes of log-like text on the fly, never holding more than one
+/// line: lines drawn from a fixed table of 4096 (so codecs find matches and run fast) with a
+/// changing counter. The same seed gives the same bytes, so a second instance can check a
+/// decoder's output without storing it.
+pub struct Lines {
+    left: u64,
+    rng: Rng,
+    table: Vec<Vec<u8>>,
+    line: Vec<u8>,
+    pos: usize,
+    counter: u64,
+}
+
+impl Lines {
+    pub fn new(len: u64, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let table = (0..4096)
+            .map(|_| {
+                let n = 20 + rng.below(100);
+                let mut l = text(n, rng.next_u64());
+                l.push(b' ');
+                l
+            })
+            .collect();
+        Lines { left: len, rng, table, line: Vec::with_capacity(256), pos: 0, counter: 0 }
+    }
+}
+
+impl Read for Lines {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() && self.left > 0 {
+            if self.pos == self.line.len() {
+                self.counter += 1;
+                self.line.clear();
+                let pick = self.rng.below(self.table.len());
+                self.line.extend_from_slice(&self.table[pick]);
+                // formatting into the line's reserved capacity: no allocation
+                let _ = writeln!(self.line, "{}", self.counter);
+                self.pos = 0;
+            }
+            let k = (self.line.len() - self.pos).min(buf.len() - n).min(self.left as usize);
+            buf[n..n + k].copy_from_slice(&self.line[self.pos..self.pos + k]);
+            self.pos += k;
+            n += k;
+            self.left -= k as u64;
+        }
+        Ok(n)
+    }
+}
