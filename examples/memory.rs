@@ -130,18 +130,24 @@ fn main() {
         run_case(format, ml, direction, &args[5], args[6].parse().unwrap());
         return;
     }
-    let levels: Vec<Option<u8>> =
-        if args.iter().any(|a| a == "--levels") { std::iter::once(None).chain((1..=9).map(Some)).collect() } else { vec![None] };
+    let levels: Vec<Option<u8>> = if args.iter().any(|a| a == "--levels") {
+        std::iter::once(None).chain((1..=9).map(Some)).collect()
+    } else {
+        vec![None]
+    };
     let exe = std::env::current_exe().unwrap();
     let dir = std::env::temp_dir();
-    println!("| format | memory level | direction | estimate MiB | heap peak MiB | allocations | RSS growth MiB |");
+    println!(
+        "| format | memory level | direction | estimate MiB | heap peak MiB | allocations | RSS growth MiB |"
+    );
     println!("|---|---|---|--:|--:|--:|--:|");
     for &format in Format::ALL.iter().filter(|f| f.is_enabled()) {
         for &ml in &levels {
             // enough input to fill the largest window or dictionary in play
             let len: u64 = 48 << 20;
             let path = dir.join(format!("compressio-memory.{}", format.extension()));
-            let mut encoder = Encoder::with_config(std::fs::File::create(&path).unwrap(), format, &config(ml)).unwrap();
+            let mut encoder =
+                Encoder::with_config(std::fs::File::create(&path).unwrap(), format, &config(ml)).unwrap();
             io::copy(&mut Generator::new(len), &mut encoder).unwrap();
             encoder.finish().unwrap();
             for (d, name) in [("c", "compress"), ("d", "decompress")] {

@@ -85,7 +85,12 @@ pub struct TrackingAllocator<A = System> {
 impl<A> TrackingAllocator<A> {
     /// Wrap `inner` (usually `std::alloc::System`).
     pub const fn new(inner: A) -> Self {
-        TrackingAllocator { inner, current: AtomicUsize::new(0), peak: AtomicUsize::new(0), allocations: AtomicU64::new(0) }
+        TrackingAllocator {
+            inner,
+            current: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            allocations: AtomicU64::new(0),
+        }
     }
 
     /// The process-wide counters.
@@ -140,7 +145,11 @@ impl<A> TrackingAllocator<A> {
 /// This thread's counters (for whichever `TrackingAllocator` is the global allocator).
 pub fn thread_stats() -> ThreadStats {
     THREAD
-        .try_with(|t| ThreadStats { current: t.current.get(), peak: t.peak.get(), allocations: t.allocations.get() })
+        .try_with(|t| ThreadStats {
+            current: t.current.get(),
+            peak: t.peak.get(),
+            allocations: t.allocations.get(),
+        })
         .unwrap_or_default()
 }
 

@@ -75,9 +75,9 @@ mod write;
 use std::io::{Read, Write};
 
 pub use config::{Config, Direction, Level, DEFAULT_BUFFER_SIZE, DEFAULT_MAX_MEMORY};
-pub use pool::{BufferPool, PoolStats};
 pub use error::{Error, Result};
 pub use format::Format;
+pub use pool::{BufferPool, PoolStats};
 pub use read::{Decoder, MAX_SKIPPABLE_PREFIX};
 pub use write::Encoder;
 

@@ -161,7 +161,8 @@ impl<C: ?Sized + Poolable> Codec<C> {
             return Ok(Codec { inner: Some(build()?), home: None });
         };
         let key = CodecKey::new(format, direction, settings);
-        let reused = pool.take_codec(&key).and_then(C::from_any).and_then(|mut c| c.reset_codec().ok().map(|_| c));
+        let reused =
+            pool.take_codec(&key).and_then(C::from_any).and_then(|mut c| c.reset_codec().ok().map(|_| c));
         let inner = match reused {
             Some(c) => c,
             None => build()?,

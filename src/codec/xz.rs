@@ -52,8 +52,9 @@ impl XzEncoder {
         let preset = settings.level.clamp(0, 9) as u32;
         let check = if settings.checksum { Check::Crc64 } else { Check::None };
         let dict = crate::memory::lzma::dict_size(preset, settings.history_budget());
-        let dict = (settings.history_budget().is_some() && dict < crate::memory::lzma::dict_size(preset, None))
-            .then_some(dict);
+        let dict = (settings.history_budget().is_some()
+            && dict < crate::memory::lzma::dict_size(preset, None))
+        .then_some(dict);
         let stream = Self::stream(format, preset, dict, check)?;
         Ok(XzEncoder { format, preset, dict, check, stream })
     }
