@@ -50,9 +50,9 @@ impl Read for Generator {
                 self.line.clear();
                 let words = ["stream", "buffer", "memory", "bounded", "frame", "window", "block"];
                 let s = self.state;
-                let _ = write!(
+                let _ = writeln!(
                     self.line,
-                    "{} {} {} id={} t={}\n",
+                    "{} {} {} id={} t={}",
                     words[(s % 7) as usize],
                     words[((s >> 8) % 7) as usize],
                     words[((s >> 16) % 7) as usize],
