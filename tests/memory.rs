@@ -569,6 +569,9 @@ impl Write for PanickingWriter {
     }
 }
 
+/// A named piece of work that must leave the heap as it found it.
+type Scenario<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
 #[test]
 fn every_error_path_frees_everything() {
     let data = text(300_000, 7);
@@ -578,7 +581,7 @@ fn every_error_path_frees_everything() {
         let mid = corrupt.len() / 2;
         corrupt[mid] ^= 0x40;
         let pool = BufferPool::new(4);
-        let scenarios: Vec<(&str, Box<dyn Fn()>)> = vec![
+        let scenarios: Vec<Scenario<'_>> = vec![
             ("corrupt input", Box::new(|| drop(compressio::decompress(&corrupt, format)))),
             (
                 "truncated input",
