@@ -13,7 +13,8 @@
 //! Columns: `estimate` = `Config::memory_estimate`; `heap peak` = the tracking allocator's peak
 //! above the start (zstd's contexts are included: compressio builds zstd with the zstd crate's
 //! `with-rust-allocator` feature); `allocs` = allocations made; `RSS growth` = VmHWM at the end
-//! minus VmRSS at the start.
+//! minus VmRSS at the start; `heap after` = bytes still allocated once the adapter is gone
+//! (0: nothing leaked).
 
 use std::alloc::System;
 use std::io::{self, Read, Write};
@@ -110,14 +111,15 @@ fn run_case(format: Format, memory_level: Option<u8>, direction: Direction, inpu
     let end = ALLOC.stats();
     let hwm = status_kib("VmHWM:") * 1024;
     println!(
-        "{estimate} {} {} {}",
+        "{estimate} {} {} {} {}",
         end.peak - start.current,
         end.allocations - start.allocations,
-        hwm.saturating_sub(rss0)
+        hwm.saturating_sub(rss0),
+        end.current as i64 - start.current as i64
     );
 }
 
-fn mib(bytes: u64) -> String {
+fn mib(bytes: i64) -> String {
     format!("{:.2}", bytes as f64 / (1 << 20) as f64)
 }
 
@@ -138,9 +140,9 @@ fn main() {
     let exe = std::env::current_exe().unwrap();
     let dir = std::env::temp_dir();
     println!(
-        "| format | memory level | direction | estimate MiB | heap peak MiB | allocations | RSS growth MiB |"
+        "| format | memory level | direction | estimate MiB | heap peak MiB | allocations | heap after, bytes | RSS growth MiB |"
     );
-    println!("|---|---|---|--:|--:|--:|--:|");
+    println!("|---|---|---|--:|--:|--:|--:|--:|");
     for &format in Format::ALL.iter().filter(|f| f.is_enabled()) {
         for &ml in &levels {
             // enough input to fill the largest window or dictionary in play
@@ -158,17 +160,18 @@ fn main() {
                     .output()
                     .unwrap();
                 let text = String::from_utf8_lossy(&out.stdout);
-                let v: Vec<u64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
-                if v.len() != 4 {
+                let v: Vec<i64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+                if v.len() != 5 {
                     eprintln!("{format} {ml:?} {name}: {}", String::from_utf8_lossy(&out.stderr));
                     continue;
                 }
                 println!(
-                    "| {format} | {} | {name} | {} | {} | {} | {} |",
+                    "| {format} | {} | {name} | {} | {} | {} | {} | {} |",
                     ml.map_or("default".into(), |m| m.to_string()),
                     mib(v[0]),
                     mib(v[1]),
                     v[2],
+                    v[4],
                     mib(v[3])
                 );
             }

@@ -208,7 +208,8 @@ impl Config {
     ///
     /// A smaller window costs ratio; decoders need less memory for what such an encoder
     /// writes. Decoders follow the stream (their limit is [`max_memory`](Config::max_memory)).
-    /// [`memory_estimate`](Config::memory_estimate) says what a setting costs. Values outside
+    /// [`memory_estimate`](Config::memory_estimate) says what a setting costs; the README's
+    /// "Memory" section has the measured footprint of every format and level. Values outside
     /// 1..=9 are [`Error::InvalidConfig`].
     pub fn memory_level(mut self, level: u8) -> Self {
         self.memory_level = Some(level);
