@@ -288,7 +288,7 @@ impl<R: Read> Decoder<R> {
         let bad_padding = |format| Error::corrupt(format, "stream padding is not a multiple of four bytes");
         loop {
             if self.buf.is_empty() && self.fill()? == 0 {
-                if zeros % 4 != 0 {
+                if !zeros.is_multiple_of(4) {
                     return Err(bad_padding(self.format));
                 }
                 self.state = State::End;
@@ -304,7 +304,7 @@ impl<R: Read> Decoder<R> {
                 }
             }
             match self.format.next_member(self.buf.pending()) {
-                Match::Yes if zeros % 4 != 0 => return Err(bad_padding(self.format)),
+                Match::Yes if !zeros.is_multiple_of(4) => return Err(bad_padding(self.format)),
                 Match::Yes => break,
                 Match::No => return Err(Error::TrailingData { format: self.format }),
                 // a buffer smaller than a magic number cannot look ahead: let the codec judge

@@ -43,7 +43,7 @@ fn encoder_survives_a_faulty_writer_without_losing_or_repeating_bytes() {
                     let written = retry(|| enc.write(&rest[..n]));
                     rest = &rest[written..];
                     calls += 1;
-                    if calls % 50 == 0 {
+                    if calls.is_multiple_of(50) {
                         retry(|| enc.flush());
                     }
                 }

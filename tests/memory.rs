@@ -141,22 +141,12 @@ fn read_all(mut r: impl Read) -> Vec<u8> {
     v
 }
 
-fn vm_kib(field: &str) -> usize {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Child side of the RSS cross-check: runs one case named by `COMPRESSIO_MEM_CASE`
-/// (`format|memory level or -|c or d|input length|compressed file`) and prints
-/// `MEMCASE <estimate> <rust heap peak> <RSS growth>`. A no-op in a normal test run.
+/// Child side of the RSS cross-check: runs one case (`format|memory level, - or low|c or
+/// d|input length|compressed file`) and prints `RESULT <estimate> <rust heap peak> <RSS
+/// growth>`. A no-op in a normal test run.
 #[test]
 fn memory_case_child() {
-    let Ok(case) = std::env::var("COMPRESSIO_MEM_CASE") else { return };
+    let Some(case) = child_case() else { return };
     let f: Vec<&str> = case.split('|').collect();
     let format: Format = f[0].parse().unwrap();
     let config = match f[1].parse::<u8>() {
@@ -182,12 +172,11 @@ fn memory_case_child() {
         }
     });
     let growth = (vm_kib("VmHWM:") * 1024).saturating_sub(rss0);
-    println!("MEMCASE {estimate} {} {growth}", m.peak);
+    println!("RESULT {estimate} {} {growth}", m.peak);
 }
 
 #[test]
 fn peak_rss_matches_what_we_count_plus_what_liblzma_reports() {
-    let exe = std::env::current_exe().unwrap();
     let dir = std::env::temp_dir().join(format!("compressio-memtest-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut table = Vec::new();
@@ -206,22 +195,9 @@ fn peak_rss_matches_what_we_count_plus_what_liblzma_reports() {
             io::copy(&mut Lines::new(len, 2), &mut enc).unwrap();
             enc.finish().unwrap();
             for d in ["c", "d"] {
-                let out = std::process::Command::new(&exe)
-                    .args(["--exact", "memory_case_child", "--nocapture", "--test-threads=1"])
-                    .env("COMPRESSIO_MEM_CASE", format!("{format}|{tag}|{d}|{len}|{}", path.display()))
-                    .output()
-                    .unwrap();
-                let stdout = String::from_utf8_lossy(&out.stdout);
-                let line =
-                    stdout.lines().find_map(|l| l.split_once("MEMCASE ")).map(|(_, v)| v).unwrap_or_else(
-                        || {
-                            panic!(
-                                "{format} {tag} {d}: no result\n{stdout}\n{}",
-                                String::from_utf8_lossy(&out.stderr)
-                            )
-                        },
-                    );
-                let v: Vec<usize> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
+                let result =
+                    run_child("memory_case_child", &format!("{format}|{tag}|{d}|{len}|{}", path.display()));
+                let v: Vec<usize> = result.split_whitespace().map(|x| x.parse().unwrap()).collect();
                 let (estimate, rust_peak, rss_growth) = (v[0], v[1], v[2]);
                 let buffer = if tag == "low" { 8 * 1024 } else { 64 * 1024 };
                 // what liblzma says it holds, beyond what the Rust heap shows

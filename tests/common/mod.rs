@@ -408,3 +408,36 @@ impl Read for Lines {
         Ok(n)
     }
 }
+
+/// A field of `/proc/self/status` in KiB (`VmRSS:`, `VmHWM:`), 0 where unavailable.
+pub fn vm_kib(field: &str) -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// In a child started by `run_child`: the case it was asked to run.
+pub fn child_case() -> Option<String> {
+    std::env::var("COMPRESSIO_CHILD_CASE").ok()
+}
+
+/// Run the test function `test` of this test binary in a child process with `case` (see
+/// `child_case`), and return what it printed after `RESULT ` on stdout. A child process has a
+/// peak RSS (`VmHWM`) of its own, which is how C allocations are measured.
+pub fn run_child(test: &str, case: &str) -> String {
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = Command::new(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("COMPRESSIO_CHILD_CASE", case)
+        .output()
+        .expect("run child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout.lines().find_map(|l| l.split_once("RESULT ")) {
+        Some((_, v)) => v.to_string(),
+        None => panic!("child {test} {case}: no result\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)),
+    }
+}

@@ -1,0 +1,118 @@
+//! The decode harness shared by the fuzz targets and `tests/regressions.rs`.
+//!
+//! Input layout: byte 0 picks the adapter's buffer size, byte 1 the size of the reads, the
+//! rest is the stream. Every input is decoded twice — with those odd sizes and with the
+//! default 64 KiB buffer — under small limits (`MAX_OUTPUT`, `MAX_MEMORY`) so that the fuzzer
+//! looks for bugs rather than for big allocations. The checks:
+//!
+//! - no panic, no hang, output never above `max_output`;
+//! - both runs agree: the same bytes, or both an error (the same kind of error when the
+//!   buffer can hold a magic number);
+//! - differential: whenever we accept a stream, the backend's own decoder (flate2, zstd,
+//!   lz4_flex's `FrameDecoder`, liblzma) accepts it too and produces the same bytes.
+
+use std::io::Read;
+
+use compressio::{Config, Decoder, Error, Format};
+
+/// Output cap for fuzzed decoders.
+pub const MAX_OUTPUT: u64 = 8 << 20;
+/// Codec memory cap for fuzzed decoders (zstd windows up to 2^24, xz dictionaries ~30 MiB).
+pub const MAX_MEMORY: u64 = 32 << 20;
+const BUFFERS: [usize; 8] = [1, 2, 5, 13, 64, 1000, 4096, 65536];
+const READS: [usize; 8] = [1, 3, 7, 100, 4096, 8192, 65536, 1 << 20];
+
+/// Decode `data` (see the module docs) as `format`, or with `Decoder::auto` when `None`.
+pub fn decode(format: Option<Format>, data: &[u8]) {
+    let [b, r, stream @ ..] = data else { return };
+    let buffer = BUFFERS[usize::from(*b) % BUFFERS.len()];
+    let read = READS[usize::from(*r) % READS.len()];
+    let config = Config::default().max_output(MAX_OUTPUT).max_memory(MAX_MEMORY);
+    let odd = stream_decode(format, stream, &config.clone().buffer_size(buffer), read);
+    let plain = stream_decode(format, stream, &config, 64 * 1024);
+    match (&odd, &plain) {
+        (Ok(a), Ok(b)) => assert!(a == b, "buffer {buffer}/read {read} and 64 KiB decode differently"),
+        (Err(a), Err(b)) => {
+            // below a magic number's length the buffer cannot look ahead between members, and
+            // the codec reports what the adapter would have (Corrupt rather than TrailingData)
+            if buffer >= 8 {
+                assert_eq!(kind(a), kind(b), "buffer {buffer}: {a} / 64 KiB: {b}");
+            }
+        }
+        _ => panic!("buffer {buffer}/read {read}: {} but 64 KiB: {}", summary(&odd), summary(&plain)),
+    }
+    if let Ok((detected, out)) = plain {
+        assert!(out.len() as u64 <= MAX_OUTPUT);
+        differential(detected, stream, &out);
+    }
+}
+
+fn kind(e: &Error) -> std::mem::Discriminant<Error> {
+    std::mem::discriminant(e)
+}
+
+fn summary(r: &Result<(Format, Vec<u8>), Error>) -> String {
+    match r {
+        Ok((f, out)) => format!("Ok({f}, {} bytes)", out.len()),
+        Err(e) => format!("Err({e})"),
+    }
+}
+
+fn stream_decode(
+    format: Option<Format>,
+    stream: &[u8],
+    config: &Config,
+    read: usize,
+) -> Result<(Format, Vec<u8>), Error> {
+    let mut decoder = match format {
+        Some(f) => Decoder::with_config(stream, f, config)?,
+        None => Decoder::auto_with_config(stream, config)?,
+    };
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; read];
+    loop {
+        match decoder.read(&mut buf) {
+            Ok(0) => return Ok((decoder.format(), out)),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn read_all(mut r: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    r.read_to_end(&mut v).map(|_| v)
+}
+
+/// We accepted `stream` as `format` and produced `out`: the backend's own decoder must agree.
+fn differential(format: Format, stream: &[u8], out: &[u8]) {
+    let theirs = match format {
+        Format::Gzip => read_all(flate2::read::MultiGzDecoder::new(stream)),
+        Format::Zlib => read_all(flate2::read::ZlibDecoder::new(stream)),
+        Format::Deflate => read_all(flate2::read::DeflateDecoder::new(stream)),
+        Format::Zstd => zstd::stream::decode_all(stream),
+        Format::Xz => read_all(liblzma::read::XzDecoder::new_multi_decoder(stream)),
+        Format::Lzma => match liblzma::stream::Stream::new_lzma_decoder(u64::MAX) {
+            Ok(s) => read_all(liblzma::read::XzDecoder::new_stream(stream, s)),
+            Err(e) => panic!("liblzma: {e}"),
+        },
+        Format::Lz4 => {
+            // lz4_flex reads one frame: compare when the input is exactly one lz4 frame
+            let config = Config::default().single_stream(true).max_output(MAX_OUTPUT).max_memory(MAX_MEMORY);
+            let Ok(mut ours) = Decoder::with_config(stream, Format::Lz4, &config) else { return };
+            let Ok(first) = read_all(&mut ours) else { return };
+            if !stream.starts_with(&[0x04, 0x22, 0x4d, 0x18]) || ours.total_in() != stream.len() as u64 {
+                return;
+            }
+            assert!(first == out);
+            read_all(lz4_flex::frame::FrameDecoder::new(stream))
+        }
+        _ => return,
+    };
+    match theirs {
+        Ok(theirs) => {
+            assert!(theirs == out, "{format}: the backend decodes {} bytes, we {}", theirs.len(), out.len())
+        }
+        Err(e) => panic!("{format}: we accept this stream ({} bytes out), the backend says: {e}", out.len()),
+    }
+}

@@ -1,0 +1,62 @@
+//! The round-trip target's input and check: decode(encode(x)) == x for arbitrary data,
+//! format, level, memory level, buffer size, write chunking and flushes.
+
+use std::io::Write;
+
+use arbitrary::Arbitrary;
+use compressio::{decompress_auto, decompress_with, Config, Encoder, Format, Level};
+
+/// What the fuzzer chooses.
+#[derive(Arbitrary, Debug)]
+pub struct RoundTrip {
+    format: u8,
+    level: u8,
+    memory_level: u8,
+    buffer: u16,
+    checksum: bool,
+    flush_every: u8,
+    chunks: Vec<u16>,
+    data: Vec<u8>,
+}
+
+/// Encode as chosen, decode, compare.
+pub fn run(input: RoundTrip) {
+    let format = Format::ALL[usize::from(input.format) % Format::ALL.len()];
+    let level = match input.level % 4 {
+        0 => Level::Fastest,
+        1 => Level::Fast,
+        2 => Level::Default,
+        _ => Level::Best,
+    };
+    // windows of at most 1 MiB keep each run fast (xz at Best would allocate 674 MiB)
+    let memory_level = 1 + input.memory_level % 4;
+    let config = Config::default()
+        .level(level)
+        .memory_level(memory_level)
+        .buffer_size(1 + usize::from(input.buffer))
+        .checksum(input.checksum);
+    let mut encoder = Encoder::with_config(Vec::new(), format, &config).expect("valid config");
+    let mut rest = &input.data[..];
+    let mut i = 0usize;
+    while !rest.is_empty() {
+        let n = match input.chunks.get(i % input.chunks.len().max(1)) {
+            Some(&c) => usize::from(c).clamp(1, rest.len()),
+            None => rest.len(),
+        };
+        encoder.write_all(&rest[..n]).expect("writing to a Vec cannot fail");
+        rest = &rest[n..];
+        i += 1;
+        if input.flush_every > 0 && i.is_multiple_of(usize::from(input.flush_every)) {
+            encoder.flush().expect("flush");
+        }
+    }
+    let packed = encoder.finish().expect("finish");
+    let back = decompress_with(&packed, format, &config).expect("our own stream must decode");
+    assert!(back == input.data, "{format}: round trip differs");
+    if format != Format::Deflate {
+        assert!(
+            decompress_auto(&packed).expect("auto") == input.data,
+            "{format}: auto-detected round trip differs"
+        );
+    }
+}
