@@ -103,6 +103,10 @@ pub(crate) fn window_log_max(max_memory: u64) -> u32 {
     (10..=31).rev().find(|&log| (1u64 << log) + OVERHEAD <= max_memory).unwrap_or(10)
 }
 
+/// The longest zstd frame header: magic (4), descriptor (1), window (1), dictionary id (4),
+/// content size (8).
+const MAX_FRAME_HEADER: usize = 18;
+
 /// zstd decompressor; one frame per member.
 pub(crate) struct ZstdDecoder {
     dctx: DCtx<'static>,
@@ -112,6 +116,11 @@ pub(crate) struct ZstdDecoder {
     in_frame: bool,
     /// The current frame is a skippable frame (its first byte is `0x5?`, zstd's is `0x28`).
     skippable: bool,
+    /// The first bytes of the current frame, enough to hold its header.
+    header: [u8; MAX_FRAME_HEADER],
+    header_len: usize,
+    /// Bytes the current frame has produced so far.
+    frame_out: u64,
 }
 
 impl ZstdDecoder {
@@ -119,7 +128,41 @@ impl ZstdDecoder {
         let mut dctx = DCtx::try_create().ok_or_else(|| Error::Io(std::io::ErrorKind::OutOfMemory.into()))?;
         dctx.set_parameter(DParameter::WindowLogMax(window_log_max(settings.max_memory)))
             .map_err(|code| Error::InvalidConfig(format!("zstd: {}", error_name(code))))?;
-        Ok(ZstdDecoder { dctx, max_memory: settings.max_memory, in_frame: false, skippable: false })
+        Ok(ZstdDecoder {
+            dctx,
+            max_memory: settings.max_memory,
+            in_frame: false,
+            skippable: false,
+            header: [0; MAX_FRAME_HEADER],
+            header_len: 0,
+            frame_out: 0,
+        })
+    }
+
+    /// A frame has ended: its output must match the content size its header declares.
+    ///
+    /// libzstd's streaming decoder (1.5.7) checks this only when the last block is not
+    /// empty: a frame declaring 128 bytes whose only block is an empty last block, with a
+    /// correct checksum of the empty content, decodes to nothing through
+    /// `ZSTD_decompressStream` when the output buffer is smaller than the declared size
+    /// (the one-shot path, taken for larger buffers, rejects it). We check every frame.
+    fn check_content_size(&self) -> Result<()> {
+        if self.skippable {
+            return Ok(());
+        }
+        match zstd_safe::get_frame_content_size(&self.header[..self.header_len]) {
+            Ok(Some(declared)) if declared != self.frame_out => Err(Error::corrupt(
+                Format::Zstd,
+                format!("frame declares {declared} bytes of content but holds {}", self.frame_out),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn start_frame(&mut self) {
+        self.in_frame = false;
+        self.header_len = 0;
+        self.frame_out = 0;
     }
 
     fn decode_error(&self, code: usize) -> Error {
@@ -145,9 +188,16 @@ impl Decode for ZstdDecoder {
         }
         let hint = with_buffers(input, output, |o, i| self.dctx.decompress_stream(o, i))
             .map_err(|code| self.decode_error(code))?;
+        let consumed = &input.data[in0..input.pos];
+        let keep = consumed.len().min(MAX_FRAME_HEADER - self.header_len);
+        self.header[self.header_len..self.header_len + keep].copy_from_slice(&consumed[..keep]);
+        self.header_len += keep;
+        self.frame_out += (output.pos - out0) as u64;
         self.in_frame |= input.pos > in0 || output.pos > out0;
         // 0: a frame (or skippable frame) is complete and fully flushed
         if hint == 0 && self.in_frame {
+            self.check_content_size()?;
+            self.start_frame();
             Ok(Status::Done)
         } else {
             Ok(Status::Ongoing)
@@ -159,7 +209,7 @@ impl Decode for ZstdDecoder {
     }
 
     fn reset(&mut self) -> Result<()> {
-        self.in_frame = false;
+        self.start_frame();
         self.skippable = false;
         self.dctx.reset(zstd_safe::ResetDirective::SessionOnly).map_err(|code| self.decode_error(code))?;
         Ok(())
