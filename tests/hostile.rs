@@ -195,6 +195,16 @@ fn zstd_frame_with_a_lying_content_size_is_corrupt_whatever_the_buffers() {
     }
     // an honest frame of the same shape decodes
     assert_eq!(decompress(&zstd_lying_frame(5, b"exact"), Format::Zstd).unwrap(), b"exact");
+
+    // Also found by fuzzing: a compressed block of size 0 (which the spec does not allow)
+    // passes libzstd's streaming path as an empty block and fails its one-shot path.
+    let mut frame = vec![0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00, 0x05, 0x00, 0x00];
+    frame.extend_from_slice(&(xxhash_rust::xxh64::xxh64(b"", 0) as u32).to_le_bytes());
+    for buffer in [1, 2, 3, 8, 13, 64 << 10] {
+        let config = Config::default().buffer_size(buffer);
+        let result = decompress_with(&frame, Format::Zstd, &config);
+        assert!(matches!(result, Err(Error::Corrupt { .. })), "buffer {buffer}: {result:?}");
+    }
 }
 
 // ---- gzip header fields --------------------------------------------------------------------

@@ -42,9 +42,45 @@ fn encoder_error(code: usize) -> Error {
     Error::Io(std::io::Error::other(format!("zstd: compressor failed: {}", error_name(code))))
 }
 
+/// How much input a multithreaded encoder looks at before it decides whether to use its
+/// workers.
+pub(crate) const PROBE: usize = 1 << 20;
+/// The sample of the probe actually compressed: 4 slices of 16 KiB spread over it.
+const SAMPLE_SLICES: usize = 4;
+const SAMPLE_SLICE: usize = 16 << 10;
+
+/// Whether `data` compresses at all: libzstd level 1 on a few slices of it. On input that does
+/// not (already compressed or encrypted data) libzstd's workers only add cost: its
+/// multithreaded mode ran at 0.35× single-threaded speed on such input
+/// (`../shared/corpus/BASELINE.md`).
+fn compressible(data: &[u8]) -> bool {
+    let step = (data.len() / SAMPLE_SLICES).max(1);
+    let mut scratch = vec![0u8; zstd_safe::compress_bound(SAMPLE_SLICE)];
+    let (mut plain, mut packed) = (0usize, 0usize);
+    for slice in data.chunks(step).take(SAMPLE_SLICES) {
+        let slice = &slice[..slice.len().min(SAMPLE_SLICE)];
+        plain += slice.len();
+        packed += zstd_safe::compress(&mut scratch[..], slice, 1).unwrap_or(slice.len());
+    }
+    // at least 3 % smaller
+    packed * 100 < plain * 97
+}
+
+/// A multithreaded encoder's first `PROBE` bytes, held back until the encoder has decided
+/// how many workers to use (libzstd fixes that when a frame starts).
+struct Probe {
+    threads: usize,
+    held: Vec<u8>,
+    /// How much of `held` has been handed to libzstd (after the decision).
+    fed: usize,
+    decided: bool,
+}
+
 /// zstd compressor.
 pub(crate) struct ZstdEncoder {
     cctx: CCtx<'static>,
+    /// `threads(n)`: the input probe that picks single- or multithreaded mode per frame.
+    probe: Option<Probe>,
 }
 
 impl ZstdEncoder {
@@ -56,7 +92,47 @@ impl ZstdEncoder {
         if let Some(window_log) = crate::memory::zstd::capped_window_log(settings.level, cap) {
             cctx.set_parameter(CParameter::WindowLog(window_log)).map_err(encoder_error)?;
         }
-        Ok(ZstdEncoder { cctx })
+        let probe =
+            settings.threads.map(|threads| Probe { threads, held: Vec::new(), fed: 0, decided: false });
+        Ok(ZstdEncoder { cctx, probe })
+    }
+
+    /// Multithreaded mode: hold input back until `PROBE` bytes (or a flush) decide between
+    /// libzstd's workers and one thread, then hand the held input over. True once the probe
+    /// is out of the way and the caller's input can go straight to libzstd.
+    ///
+    /// The decision depends only on the data, never on the thread count, and libzstd's
+    /// multithreaded output does not depend on the number of workers, so the bytes written
+    /// are the same for every `threads(n)`.
+    fn pass_probe(&mut self, input: Option<&mut InBuf<'_>>, output: &mut OutBuf<'_>) -> Result<bool> {
+        let Some(probe) = &mut self.probe else { return Ok(true) };
+        if !probe.decided {
+            if let Some(input) = input {
+                if probe.held.capacity() == 0 {
+                    probe.held.reserve_exact(PROBE);
+                }
+                let take = (PROBE - probe.held.len()).min(input.rest().len());
+                probe.held.extend_from_slice(&input.rest()[..take]);
+                input.advance(take);
+                if probe.held.len() < PROBE {
+                    return Ok(false);
+                }
+            }
+            // full, or a flush/finish: decide on what there is
+            let workers = if compressible(&probe.held) { probe.threads } else { 0 };
+            self.cctx.set_parameter(CParameter::NbWorkers(workers as u32)).map_err(encoder_error)?;
+            probe.decided = true;
+            probe.fed = 0;
+        }
+        while probe.fed < probe.held.len() {
+            if output.is_full() {
+                return Ok(false);
+            }
+            let mut held = InBuf::new(&probe.held[probe.fed..]);
+            with_buffers(&mut held, output, |o, i| self.cctx.compress_stream(o, i)).map_err(encoder_error)?;
+            probe.fed += held.pos;
+        }
+        Ok(true)
     }
 }
 
@@ -76,20 +152,35 @@ impl ZstdEncoder {
 
 impl Encode for ZstdEncoder {
     fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<()> {
+        if !self.pass_probe(Some(input), output)? {
+            return Ok(());
+        }
         with_buffers(input, output, |o, i| self.cctx.compress_stream(o, i)).map_err(encoder_error)?;
         Ok(())
     }
 
     fn flush(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+        if !self.pass_probe(None, output)? {
+            return Ok(Status::Ongoing);
+        }
         self.drain(output, |cctx, out| cctx.flush_stream(out))
     }
 
     fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+        if !self.pass_probe(None, output)? {
+            return Ok(Status::Ongoing);
+        }
         self.drain(output, |cctx, out| cctx.end_stream(out))
     }
 
     fn reset(&mut self) -> Result<()> {
         self.cctx.reset(zstd_safe::ResetDirective::SessionOnly).map_err(encoder_error)?;
+        if let Some(probe) = &mut self.probe {
+            // the next frame decides afresh; the held buffer is kept for it
+            probe.held.clear();
+            probe.fed = 0;
+            probe.decided = false;
+        }
         Ok(())
     }
 }
@@ -107,6 +198,105 @@ pub(crate) fn window_log_max(max_memory: u64) -> u32 {
 /// content size (8).
 const MAX_FRAME_HEADER: usize = 18;
 
+/// Where the block walker is in the current frame (see `BlockWalker`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Walk {
+    Header,
+    BlockHeader,
+    Content { left: u32, last: bool },
+    Done,
+}
+
+/// Follows the block structure of the bytes libzstd consumes, to reject what its streaming
+/// path lets through and its one-shot path (taken when the caller's buffer holds the whole
+/// frame) rejects: a compressed block of size 0, which the spec does not allow (a compressed
+/// block holds at least a literals section) and `ZSTD_decompressStream` treats as an empty
+/// block. Without this the verdict on such a frame depends on the buffer sizes. It costs a
+/// few comparisons per block: block contents are skipped, not read.
+#[derive(Clone, Copy, Debug)]
+struct BlockWalker {
+    state: Walk,
+    /// Frame bytes walked so far (header phase).
+    pos: usize,
+    field: [u8; 3],
+    have: usize,
+}
+
+impl BlockWalker {
+    const fn new() -> Self {
+        BlockWalker { state: Walk::Header, pos: 0, field: [0; 3], have: 0 }
+    }
+
+    /// The frame header's size, once its descriptor byte is known.
+    fn header_size(header: &[u8]) -> Option<usize> {
+        let fhd = *header.get(4)?;
+        let single = fhd & 0x20 != 0;
+        let dict = [0, 1, 2, 4][usize::from(fhd & 3)];
+        let fcs = match fhd >> 6 {
+            0 => usize::from(single),
+            1 => 2,
+            2 => 4,
+            _ => 8,
+        };
+        Some(4 + 1 + usize::from(!single) + dict + fcs)
+    }
+
+    /// Walk `bytes`, the next bytes of the frame; `header` is the frame's start as kept.
+    fn walk(&mut self, mut bytes: &[u8], header: &[u8]) -> Result<()> {
+        while !bytes.is_empty() {
+            match self.state {
+                Walk::Header => {
+                    let Some(size) = Self::header_size(header) else {
+                        self.pos += bytes.len();
+                        return Ok(());
+                    };
+                    let take = size.saturating_sub(self.pos).min(bytes.len());
+                    self.pos += take;
+                    bytes = &bytes[take..];
+                    if self.pos >= size {
+                        self.state = Walk::BlockHeader;
+                    }
+                }
+                Walk::BlockHeader => {
+                    let take = (3 - self.have).min(bytes.len());
+                    self.field[self.have..self.have + take].copy_from_slice(&bytes[..take]);
+                    self.have += take;
+                    bytes = &bytes[take..];
+                    if self.have == 3 {
+                        self.have = 0;
+                        let v = u32::from_le_bytes([self.field[0], self.field[1], self.field[2], 0]);
+                        let (last, kind, size) = (v & 1 != 0, (v >> 1) & 3, v >> 3);
+                        if kind == 2 && size == 0 {
+                            return Err(Error::corrupt(Format::Zstd, "empty compressed block"));
+                        }
+                        // an RLE block holds one byte, whatever it expands to
+                        let left = if kind == 1 { 1 } else { size };
+                        self.state = if left == 0 && last {
+                            Walk::Done
+                        } else if left == 0 {
+                            Walk::BlockHeader
+                        } else {
+                            Walk::Content { left, last }
+                        };
+                    }
+                }
+                Walk::Content { left, last } => {
+                    let take = (left as usize).min(bytes.len());
+                    bytes = &bytes[take..];
+                    let left = left - take as u32;
+                    self.state = match (left, last) {
+                        (0, true) => Walk::Done,
+                        (0, false) => Walk::BlockHeader,
+                        _ => Walk::Content { left, last },
+                    };
+                }
+                Walk::Done => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// zstd decompressor; one frame per member.
 pub(crate) struct ZstdDecoder {
     dctx: DCtx<'static>,
@@ -119,6 +309,7 @@ pub(crate) struct ZstdDecoder {
     /// The first bytes of the current frame, enough to hold its header.
     header: [u8; MAX_FRAME_HEADER],
     header_len: usize,
+    walker: BlockWalker,
     /// Bytes the current frame has produced so far.
     frame_out: u64,
 }
@@ -135,6 +326,7 @@ impl ZstdDecoder {
             skippable: false,
             header: [0; MAX_FRAME_HEADER],
             header_len: 0,
+            walker: BlockWalker::new(),
             frame_out: 0,
         })
     }
@@ -146,22 +338,27 @@ impl ZstdDecoder {
     /// correct checksum of the empty content, decodes to nothing through
     /// `ZSTD_decompressStream` when the output buffer is smaller than the declared size
     /// (the one-shot path, taken for larger buffers, rejects it). We check every frame.
-    fn check_content_size(&self) -> Result<()> {
+    fn check_frame(&self) -> Result<()> {
         if self.skippable {
             return Ok(());
         }
-        match zstd_safe::get_frame_content_size(&self.header[..self.header_len]) {
-            Ok(Some(declared)) if declared != self.frame_out => Err(Error::corrupt(
-                Format::Zstd,
-                format!("frame declares {declared} bytes of content but holds {}", self.frame_out),
-            )),
-            _ => Ok(()),
+        let kept = &self.header[..self.header_len];
+        match zstd_safe::get_frame_content_size(kept) {
+            Ok(Some(declared)) if declared != self.frame_out => {
+                return Err(Error::corrupt(
+                    Format::Zstd,
+                    format!("frame declares {declared} bytes of content but holds {}", self.frame_out),
+                ))
+            }
+            _ => {}
         }
+        Ok(())
     }
 
     fn start_frame(&mut self) {
         self.in_frame = false;
         self.header_len = 0;
+        self.walker = BlockWalker::new();
         self.frame_out = 0;
     }
 
@@ -192,11 +389,14 @@ impl Decode for ZstdDecoder {
         let keep = consumed.len().min(MAX_FRAME_HEADER - self.header_len);
         self.header[self.header_len..self.header_len + keep].copy_from_slice(&consumed[..keep]);
         self.header_len += keep;
+        if !self.skippable {
+            self.walker.walk(consumed, &self.header[..self.header_len])?;
+        }
         self.frame_out += (output.pos - out0) as u64;
         self.in_frame |= input.pos > in0 || output.pos > out0;
         // 0: a frame (or skippable frame) is complete and fully flushed
         if hint == 0 && self.in_frame {
-            self.check_content_size()?;
+            self.check_frame()?;
             self.start_frame();
             Ok(Status::Done)
         } else {
