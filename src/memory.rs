@@ -71,6 +71,20 @@ pub(crate) mod zstd {
         unsafe { sys::ZSTD_estimateCStreamSize_usingCParams(params(level, cap)) }
     }
 
+    /// libzstd's multithreaded compressor, which has no estimate of its own; after
+    /// zstdmt_compress.c: jobs of 4 × the window (at least 1 MiB); a round buffer holding the
+    /// window or a job per worker, whichever is larger, plus two slack jobs; a compressed
+    /// output buffer per job in flight (workers + 2); a context per worker and the main one.
+    /// Checked against the counting allocator by tests/threads.rs.
+    pub(crate) fn mt_encoder_bytes(level: i32, cap: Option<u32>, threads: usize) -> usize {
+        let p = params(level, cap);
+        let job = 1usize << (p.windowLog + 2).max(20);
+        let window = 1usize << p.windowLog;
+        let round = window.max(threads * job) + 2 * job;
+        let outputs = (threads + 2) * job;
+        round + outputs + (threads + 1) * encoder_bytes(level, cap)
+    }
+
     /// libzstd's estimate for a streaming decompressor of a frame with this window.
     pub(crate) fn decoder_bytes(window_log: u32) -> usize {
         // SAFETY: pure function of a plain value
@@ -128,6 +142,29 @@ pub(crate) mod lzma {
         memusage(format, level, dict, true) + if format == Format::Xz { 8 * 1024 } else { 0 }
     }
 
+    /// liblzma's report for its multithreaded encoder with our block size (C heap).
+    pub(crate) fn mt_encoder_bytes(level: u32, dict: u32, threads: usize) -> u64 {
+        let mut opts = preset(level);
+        opts.dict_size = dict;
+        let filters = [
+            sys::lzma_filter {
+                id: sys::LZMA_FILTER_LZMA2,
+                options: (&mut opts as *mut sys::lzma_options_lzma).cast(),
+            },
+            sys::lzma_filter { id: sys::LZMA_VLI_UNKNOWN, options: std::ptr::null_mut() },
+        ];
+        // SAFETY: an all-zero lzma_mt is valid (no flags, null pointers); `filters` is a
+        // terminated chain pointing at `opts`, all alive for the call, which only reads them
+        unsafe {
+            let mut mt: sys::lzma_mt = std::mem::zeroed();
+            mt.threads = u32::try_from(threads).unwrap_or(u32::MAX);
+            mt.block_size = crate::codec::xz::mt_block_size(dict);
+            mt.filters = filters.as_ptr();
+            mt.check = sys::LZMA_CHECK_CRC64;
+            sys::lzma_stream_encoder_mt_memusage(&mt)
+        }
+    }
+
     /// liblzma's report for the decoder (C heap).
     pub(crate) fn decoder_bytes(format: Format, level: u32, dict: u32) -> u64 {
         memusage(format, level, dict, false) + if format == Format::Xz { 8 * 1024 } else { 0 }
@@ -152,6 +189,11 @@ pub(crate) fn lz4_block_code(settings: &Settings) -> u8 {
 /// The expected peak heap of an adapter (its buffer included) with these settings; for a
 /// decoder, decoding what an encoder with the same settings writes.
 pub(crate) fn estimate(format: Format, direction: Direction, settings: &Settings) -> usize {
+    if let (Direction::Compress, Some(threads)) = (direction, settings.threads) {
+        if let Some(codec) = threaded_encoder_bytes(format, settings, threads) {
+            return settings.buffer_size.saturating_add(codec);
+        }
+    }
     let codec = match format {
         #[cfg(feature = "deflate")]
         Format::Gzip | Format::Zlib | Format::Deflate => match direction {
@@ -194,4 +236,43 @@ pub(crate) fn estimate(format: Format, direction: Direction, settings: &Settings
         _ => 0,
     };
     settings.buffer_size.saturating_add(codec)
+}
+
+/// A multithreaded encoder's codec memory (`Config::threads`), or `None` where the format
+/// compresses on one thread whatever the setting.
+#[allow(unused_variables)]
+fn threaded_encoder_bytes(format: Format, settings: &Settings, threads: usize) -> Option<usize> {
+    Some(match format {
+        #[cfg(feature = "deflate")]
+        Format::Gzip | Format::Deflate => {
+            use crate::codec::deflate::{deflate_bound, PARALLEL_BLOCK};
+            let bits = deflate_window_bits(settings);
+            // the engine's buffers, and one compressor per worker at a time
+            crate::codec::parallel::buffer_bytes(
+                threads,
+                PARALLEL_BLOCK,
+                1 << bits,
+                deflate_bound(PARALLEL_BLOCK),
+            ) + threads * deflate_encoder_bytes(bits)
+        }
+        #[cfg(feature = "lz4")]
+        Format::Lz4 if settings.level < 2 => {
+            let block = 1usize << (8 + 2 * usize::from(lz4_block_code(settings)));
+            let job = crate::codec::lz4::job_size(block);
+            let bound = job / block * crate::codec::lz4::block_bound(block);
+            crate::codec::parallel::buffer_bytes(threads, job, 0, bound) + threads * 16 * 1024
+        }
+        #[cfg(feature = "zstd")]
+        Format::Zstd => {
+            let cap = settings.history_budget().map(|b| b.trailing_zeros());
+            zstd::mt_encoder_bytes(settings.level, cap, threads) + crate::codec::zstd::PROBE
+        }
+        #[cfg(feature = "xz")]
+        Format::Xz => {
+            let preset = settings.level.clamp(0, 9) as u32;
+            let dict = lzma::dict_size(preset, settings.history_budget());
+            usize::try_from(lzma::mt_encoder_bytes(preset, dict, threads)).unwrap_or(usize::MAX)
+        }
+        _ => return None,
+    })
 }

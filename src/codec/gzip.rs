@@ -6,7 +6,7 @@
 //! us allocate.
 
 use crate::buf::{InBuf, OutBuf, Status};
-use crate::codec::deflate::{DeflateDecoder, DeflateEncoder};
+use crate::codec::deflate::{DeflateDecoder, DeflateEncoder, ParallelDeflate};
 use crate::codec::{Decode, Encode};
 use crate::config::Settings;
 use crate::{Error, Format, Result};
@@ -22,9 +22,16 @@ const OS_UNKNOWN: u8 = 255;
 /// KiB on every system; anything longer is an attack or garbage.
 pub(crate) const MAX_TEXT_FIELD: usize = 64 * 1024;
 
+/// The deflate body of a gzip member: one compressor, or pigz-style parallel blocks (whose
+/// CRC-32s are combined as they are written out).
+enum Body {
+    Serial(DeflateEncoder),
+    Parallel(ParallelDeflate),
+}
+
 /// gzip compressor: header, raw deflate, CRC-32 + ISIZE trailer.
 pub(crate) struct GzipEncoder {
-    deflate: DeflateEncoder,
+    body: Body,
     header: [u8; 10],
     header_pos: usize,
     crc: crc32fast::Hasher,
@@ -35,22 +42,26 @@ pub(crate) struct GzipEncoder {
 }
 
 impl GzipEncoder {
-    pub fn new(settings: &Settings) -> Self {
+    pub fn new(settings: &Settings) -> Result<Self> {
         // XFL: 2 = slowest/best, 4 = fastest (RFC 1952 2.3.1)
         let xfl = match settings.level {
             9 => 2,
             1 => 4,
             _ => 0,
         };
-        GzipEncoder {
-            deflate: DeflateEncoder::new(Format::Deflate, settings),
+        let body = match settings.threads {
+            Some(threads) => Body::Parallel(ParallelDeflate::new(settings, threads)?),
+            None => Body::Serial(DeflateEncoder::new(Format::Deflate, settings)),
+        };
+        Ok(GzipEncoder {
+            body,
             header: [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, OS_UNKNOWN],
             header_pos: 0,
             crc: crc32fast::Hasher::new(),
             size: 0,
             trailer: [0; 8],
             trailer_pos: None,
-        }
+        })
     }
 
     /// Write out the header first; false while it does not fit yet.
@@ -65,9 +76,14 @@ impl Encode for GzipEncoder {
             return Ok(());
         }
         let start = input.pos;
-        self.deflate.encode(input, output)?;
+        match &mut self.body {
+            Body::Serial(deflate) => deflate.encode(input, output)?,
+            Body::Parallel(deflate) => deflate.encode(input, output)?,
+        }
         let consumed = &input.data[start..input.pos];
-        self.crc.update(consumed);
+        if let Body::Serial(_) = self.body {
+            self.crc.update(consumed);
+        }
         self.size = self.size.wrapping_add(consumed.len() as u32);
         Ok(())
     }
@@ -76,7 +92,10 @@ impl Encode for GzipEncoder {
         if !self.header_written(output) {
             return Ok(Status::Ongoing);
         }
-        self.deflate.flush(output)
+        match &mut self.body {
+            Body::Serial(deflate) => deflate.flush(output),
+            Body::Parallel(deflate) => deflate.flush(output),
+        }
     }
 
     fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
@@ -86,10 +105,17 @@ impl Encode for GzipEncoder {
         let pos = match &mut self.trailer_pos {
             Some(pos) => pos,
             None => {
-                if self.deflate.finish(output)? == Status::Ongoing {
+                let status = match &mut self.body {
+                    Body::Serial(deflate) => deflate.finish(output)?,
+                    Body::Parallel(deflate) => deflate.finish(output)?,
+                };
+                if status == Status::Ongoing {
                     return Ok(Status::Ongoing);
                 }
-                let crc = std::mem::take(&mut self.crc).finalize();
+                let crc = match &self.body {
+                    Body::Serial(_) => std::mem::take(&mut self.crc).finalize(),
+                    Body::Parallel(deflate) => deflate.crc(),
+                };
                 self.trailer[..4].copy_from_slice(&crc.to_le_bytes());
                 self.trailer[4..].copy_from_slice(&self.size.to_le_bytes());
                 self.trailer_pos.insert(0)
@@ -99,7 +125,10 @@ impl Encode for GzipEncoder {
     }
 
     fn reset(&mut self) -> Result<()> {
-        self.deflate.reset()?;
+        match &mut self.body {
+            Body::Serial(deflate) => deflate.reset()?,
+            Body::Parallel(deflate) => deflate.reset()?,
+        }
         self.header_pos = 0;
         self.crc = crc32fast::Hasher::new();
         self.size = 0;

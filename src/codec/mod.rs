@@ -27,6 +27,7 @@ pub(crate) mod deflate;
 pub(crate) mod gzip;
 #[cfg(feature = "lz4")]
 pub(crate) mod lz4;
+pub(crate) mod parallel;
 #[cfg(feature = "xz")]
 pub(crate) mod xz;
 #[cfg(feature = "zstd")]
@@ -76,6 +77,7 @@ pub(crate) struct CodecKey {
     checksum: bool,
     memory_level: Option<u8>,
     max_memory: u64,
+    threads: Option<usize>,
 }
 
 impl CodecKey {
@@ -87,6 +89,7 @@ impl CodecKey {
             checksum: s.checksum,
             memory_level: s.memory_level,
             max_memory: s.max_memory,
+            threads: s.threads,
         }
     }
 }
@@ -207,13 +210,17 @@ pub(crate) fn decoder(format: Format, settings: &Settings) -> Result<Codec<dyn D
 fn new_encoder(format: Format, settings: &Settings) -> Result<Box<dyn Encode>> {
     Ok(match format {
         #[cfg(feature = "deflate")]
-        Format::Gzip => Box::new(gzip::GzipEncoder::new(settings)),
+        Format::Gzip => Box::new(gzip::GzipEncoder::new(settings)?),
+        #[cfg(feature = "deflate")]
+        Format::Deflate if settings.threads.is_some() => {
+            Box::new(deflate::ParallelDeflate::new(settings, settings.threads.unwrap_or(1))?)
+        }
         #[cfg(feature = "deflate")]
         Format::Zlib | Format::Deflate => Box::new(deflate::DeflateEncoder::new(format, settings)),
         #[cfg(feature = "zstd")]
         Format::Zstd => Box::new(zstd::ZstdEncoder::new(settings)?),
         #[cfg(feature = "lz4")]
-        Format::Lz4 => Box::new(lz4::Lz4Encoder::new(settings)),
+        Format::Lz4 => Box::new(lz4::Lz4Encoder::new(settings)?),
         #[cfg(feature = "xz")]
         Format::Xz | Format::Lzma => Box::new(xz::XzEncoder::new(format, settings)?),
         #[allow(unreachable_patterns)]

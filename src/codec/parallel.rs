@@ -1,0 +1,383 @@
+//! Parallel block compression: the input cut into fixed-size blocks, compressed by worker
+//! threads, emitted in order.
+//!
+//! Used where the format allows independent pieces that concatenate into one valid stream:
+//! pigz-style deflate (each block primed with the previous 32 KiB as its dictionary and ended
+//! with a sync flush, so the pieces join into one deflate stream) and lz4 frames with
+//! independent blocks. The block boundaries depend only on the block size, never on the
+//! number of threads or on scheduling, so the output is deterministic.
+//!
+//! Memory is bounded: at most `2 × threads` full blocks are outstanding — submitted and not
+//! yet handed back — each an input block, its dictionary and its compressed output (a flush
+//! adds at most one partial block). When the limit is reached, `push` stops taking input until
+//! the caller has written the oldest block out. Besides those, the block being filled and the
+//! output being written out: see [`buffer_bytes`]. Buffers are recycled, so a long stream
+//! allocates nothing after warm-up.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use crate::buf::{InBuf, OutBuf};
+use crate::{Error, Result};
+
+/// What a worker does to one block.
+pub(crate) trait BlockCompressor: Send + 'static {
+    /// Per-block information the stream needs besides the bytes (gzip: the block's CRC-32).
+    type Summary: Send + 'static;
+
+    /// Compress `input` into `out` (empty on entry) as a self-contained, byte-aligned piece
+    /// of the stream; `dict` holds the input that precedes the block (empty for the first
+    /// block, and always empty when `dict_size` is 0).
+    fn compress_block(&mut self, dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> Result<Self::Summary>;
+}
+
+struct Job {
+    seq: u64,
+    dict: Vec<u8>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+struct Done<S> {
+    seq: u64,
+    dict: Vec<u8>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    result: Result<S>,
+}
+
+/// A finished block, ready to be written out in order.
+pub(crate) struct Block<S> {
+    pub output: Vec<u8>,
+    pub summary: S,
+    /// How much of `output` has been written out.
+    pub pos: usize,
+}
+
+/// The engine: fills blocks from the caller's input, hands them to the workers, and returns
+/// them compressed, in order.
+pub(crate) struct Parallel<C: BlockCompressor> {
+    block_size: usize,
+    dict_size: usize,
+    /// The block being filled.
+    current: Vec<u8>,
+    /// The last `dict_size` bytes before `current`.
+    history: Vec<u8>,
+    jobs: Option<Sender<Job>>,
+    results: Receiver<Done<C::Summary>>,
+    workers: Vec<JoinHandle<()>>,
+    next_seq: u64,
+    next_out: u64,
+    in_flight: usize,
+    max_in_flight: usize,
+    /// Finished blocks that came back out of order.
+    waiting: BTreeMap<u64, Done<C::Summary>>,
+    /// Recycled buffers, one pool per role so that each keeps its own size (dictionaries are
+    /// small, outputs a little larger than inputs).
+    spare_dicts: Vec<Vec<u8>>,
+    spare_inputs: Vec<Vec<u8>>,
+    spare_outputs: Vec<Vec<u8>>,
+}
+
+impl<C: BlockCompressor> Parallel<C> {
+    /// `threads` workers, each with its own compressor from `make`.
+    pub fn new(
+        threads: usize,
+        block_size: usize,
+        dict_size: usize,
+        mut make: impl FnMut() -> C,
+    ) -> Result<Self> {
+        let threads = threads.max(1);
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
+        let (done_tx, done_rx) = mpsc::channel();
+        let mut workers = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let jobs = job_rx.clone();
+            let done: Sender<Done<C::Summary>> = done_tx.clone();
+            let mut compressor = make();
+            let worker = std::thread::Builder::new()
+                .name(format!("compressio-{i}"))
+                .spawn(move || loop {
+                    // one worker takes the next job; the lock is held only while receiving
+                    let job = match jobs.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(mut job) = job else { return };
+                    job.output.clear();
+                    let result = compressor.compress_block(&job.dict, &job.input, &mut job.output);
+                    let reply =
+                        Done { seq: job.seq, dict: job.dict, input: job.input, output: job.output, result };
+                    if done.send(reply).is_err() {
+                        return;
+                    }
+                })
+                .map_err(Error::Io)?;
+            workers.push(worker);
+        }
+        Ok(Parallel {
+            block_size,
+            dict_size,
+            current: Vec::with_capacity(block_size),
+            history: Vec::with_capacity(dict_size),
+            jobs: Some(job_tx),
+            results: done_rx,
+            workers,
+            next_seq: 0,
+            next_out: 0,
+            in_flight: 0,
+            max_in_flight: 2 * threads,
+            waiting: BTreeMap::new(),
+            spare_dicts: Vec::new(),
+            spare_inputs: Vec::new(),
+            spare_outputs: Vec::new(),
+        })
+    }
+
+    /// Blocks submitted and not yet handed back by `next_block` (in flight or finished).
+    fn outstanding(&self) -> usize {
+        (self.next_seq - self.next_out) as usize
+    }
+
+    /// Take input into the current block and send full blocks to the workers. Stops (having
+    /// consumed what it could) when `2 × threads` blocks are outstanding: the caller must
+    /// write some out first. That is the memory bound.
+    pub fn push(&mut self, input: &mut InBuf<'_>) -> Result<()> {
+        while !input.is_empty() {
+            if self.current.len() == self.block_size {
+                if self.outstanding() >= self.max_in_flight {
+                    return Ok(());
+                }
+                self.submit()?;
+            }
+            let take = (self.block_size - self.current.len()).min(input.rest().len());
+            self.current.extend_from_slice(&input.rest()[..take]);
+            input.advance(take);
+        }
+        if self.current.len() == self.block_size && self.outstanding() < self.max_in_flight {
+            self.submit()?;
+        }
+        Ok(())
+    }
+
+    /// Send the current block (full or not) to the workers. `push` keeps full blocks within
+    /// the bound; a flush may add its one partial block on top: at most `2 × threads + 1`.
+    pub fn submit(&mut self) -> Result<()> {
+        if self.current.is_empty() {
+            return Ok(());
+        }
+        let mut dict = self.spare_dicts.pop().unwrap_or_default();
+        dict.clear();
+        dict.extend_from_slice(&self.history);
+        let mut fresh = self.spare_inputs.pop().unwrap_or_else(|| Vec::with_capacity(self.block_size));
+        fresh.clear();
+        let input = std::mem::replace(&mut self.current, fresh);
+        if self.dict_size > 0 {
+            // the next block's dictionary: the last dict_size bytes of history + this block
+            let keep = self.dict_size.saturating_sub(input.len()).min(self.history.len());
+            self.history.drain(..self.history.len() - keep);
+            let from = input.len().saturating_sub(self.dict_size);
+            self.history.extend_from_slice(&input[from..]);
+        }
+        let output = self.spare_outputs.pop().unwrap_or_default();
+        let job = Job { seq: self.next_seq, dict, input, output };
+        match &self.jobs {
+            Some(tx) if tx.send(job).is_ok() => {}
+            _ => return Err(Error::Io(std::io::Error::other("compression worker threads are gone"))),
+        }
+        self.next_seq += 1;
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    fn receive_one(&mut self) -> Result<()> {
+        let done = self
+            .results
+            .recv()
+            .map_err(|_| Error::Io(std::io::Error::other("a compression worker thread panicked")))?;
+        self.in_flight -= 1;
+        self.waiting.insert(done.seq, done);
+        Ok(())
+    }
+
+    /// The next block in order, if it is finished (`wait`: wait for it if it is in flight).
+    pub fn next_block(&mut self, wait: bool) -> Result<Option<Block<C::Summary>>> {
+        loop {
+            if let Some(done) = self.waiting.remove(&self.next_out) {
+                self.next_out += 1;
+                let Done { dict, input, output, result, .. } = done;
+                self.spare_dicts.push(dict);
+                self.spare_inputs.push(input);
+                return Ok(Some(Block { output, summary: result?, pos: 0 }));
+            }
+            if self.next_out == self.next_seq {
+                return Ok(None); // nothing in flight
+            }
+            match self.results.try_recv() {
+                Ok(done) => {
+                    self.in_flight -= 1;
+                    self.waiting.insert(done.seq, done);
+                }
+                Err(mpsc::TryRecvError::Empty) if !wait => return Ok(None),
+                Err(_) => self.receive_one()?,
+            }
+        }
+    }
+
+    /// Hand a written-out block's buffer back for reuse.
+    pub fn recycle(&mut self, block: Block<C::Summary>) {
+        self.spare_outputs.push(block.output);
+    }
+
+    /// Whether every submitted block has been returned by `next_block`.
+    pub fn is_idle(&self) -> bool {
+        self.next_out == self.next_seq
+    }
+
+    /// Forget everything in progress and start a new stream (the workers stay).
+    pub fn reset(&mut self) -> Result<()> {
+        let mut first_error = Ok(());
+        loop {
+            match self.next_block(true) {
+                Ok(Some(block)) => self.recycle(block),
+                Ok(None) => break,
+                Err(e) => {
+                    if first_error.is_ok() {
+                        first_error = Err(e);
+                    }
+                }
+            }
+        }
+        self.current.clear();
+        self.history.clear();
+        first_error
+    }
+}
+
+/// Write `block` out; true when all of it has been written.
+pub(crate) fn drain_block<S>(block: &mut Block<S>, output: &mut OutBuf<'_>) -> bool {
+    output.drain(&block.output, &mut block.pos)
+}
+
+impl<C: BlockCompressor> Drop for Parallel<C> {
+    fn drop(&mut self) {
+        self.jobs = None; // closing the channel stops the workers
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The most the engine's buffers hold for `threads` workers: `2 × threads + 1` outstanding
+/// blocks (input, dictionary, output), plus the block being filled, the history and the
+/// output being written out. `output_bound` is the largest compressed block.
+pub(crate) fn buffer_bytes(
+    threads: usize,
+    block_size: usize,
+    dict_size: usize,
+    output_bound: usize,
+) -> usize {
+    let slots = 2 * threads + 1;
+    slots * (block_size + dict_size + output_bound) + block_size + dict_size + output_bound
+}
+
+/// The number of worker threads `threads(n)` means: `n`, or every core for 0.
+pub(crate) fn thread_count(requested: usize) -> usize {
+    if requested == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        requested
+    }
+}
+
+/// The engine plus the block being written out: the part every parallel encoder shares.
+pub(crate) struct ParallelStream<C: BlockCompressor> {
+    engine: Parallel<C>,
+    writing: Option<Block<C::Summary>>,
+}
+
+impl<C: BlockCompressor> ParallelStream<C> {
+    pub fn new(engine: Parallel<C>) -> Self {
+        ParallelStream { engine, writing: None }
+    }
+
+    /// Write finished blocks out in order, as far as the output allows; `fold` sees each
+    /// block's summary, in stream order. With `wait`, wait for the next block if none is
+    /// finished yet.
+    fn write_ready(
+        &mut self,
+        output: &mut OutBuf<'_>,
+        mut wait: bool,
+        fold: &mut impl FnMut(&C::Summary),
+    ) -> Result<()> {
+        loop {
+            if let Some(block) = &mut self.writing {
+                if !drain_block(block, output) {
+                    return Ok(());
+                }
+                if let Some(done) = self.writing.take() {
+                    self.engine.recycle(done);
+                }
+            }
+            match self.engine.next_block(wait)? {
+                Some(block) => {
+                    fold(&block.summary);
+                    self.writing = Some(block);
+                    wait = false;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Take input and write out finished blocks; makes progress on every call that has
+    /// input and output space (waiting for a worker when all slots are taken).
+    pub fn encode(
+        &mut self,
+        input: &mut InBuf<'_>,
+        output: &mut OutBuf<'_>,
+        fold: &mut impl FnMut(&C::Summary),
+    ) -> Result<()> {
+        loop {
+            self.write_ready(output, false, fold)?;
+            if output.is_full() || input.is_empty() {
+                return Ok(());
+            }
+            let before = input.pos;
+            self.engine.push(input)?;
+            if input.pos == before {
+                // every slot is taken: wait for the oldest block and write it out
+                self.write_ready(output, true, fold)?;
+            }
+        }
+    }
+
+    /// Send the partial block and write out everything: `Done` once all input so far is in
+    /// the output.
+    pub fn flush(
+        &mut self,
+        output: &mut OutBuf<'_>,
+        fold: &mut impl FnMut(&C::Summary),
+    ) -> Result<crate::buf::Status> {
+        self.engine.submit()?;
+        loop {
+            self.write_ready(output, true, fold)?;
+            if self.writing.is_some() || output.is_full() {
+                return Ok(crate::buf::Status::Ongoing);
+            }
+            if self.engine.is_idle() {
+                return Ok(crate::buf::Status::Done);
+            }
+        }
+    }
+
+    /// Drop what is in progress and start a new stream.
+    pub fn reset(&mut self) -> Result<()> {
+        if let Some(block) = self.writing.take() {
+            self.engine.recycle(block);
+        }
+        self.engine.reset()
+    }
+}

@@ -1,0 +1,297 @@
+//! `Config::threads(n)`: multithreaded compression (pigz-style gzip/deflate, lz4 independent
+//! blocks, libzstd's workers, liblzma's multithreaded encoder and decoder).
+//!
+//! - deterministic: the same bytes for every thread count and write pattern;
+//! - readable by our decoder and by the reference tools (gzip, pigz, lz4, zstd, xz);
+//! - `flush()` still makes everything written so far decodable;
+//! - bounded memory, measured with the counting allocator in a child process (the workers'
+//!   allocations are on other threads, so the whole process's counters are used there).
+
+mod common;
+
+use std::alloc::System;
+use std::io::{Read, Write};
+
+use common::*;
+use compressio::alloc::TrackingAllocator;
+use compressio::{decompress, Config, Decoder, Encoder, Format, Level};
+
+#[global_allocator]
+static ALLOC: TrackingAllocator = TrackingAllocator::new(System);
+
+const MIB: usize = 1 << 20;
+
+/// The formats that compress with several threads.
+fn threaded() -> impl Iterator<Item = Format> {
+    [Format::Gzip, Format::Deflate, Format::Zstd, Format::Lz4, Format::Xz]
+        .into_iter()
+        .filter(|f| f.is_enabled())
+}
+
+/// Input with compressible text, an incompressible stretch and runs, `len` bytes.
+fn mixed(len: usize, seed: u64) -> Vec<u8> {
+    let mut data = text(len / 2, seed);
+    data.extend_from_slice(&random(len / 4, seed + 1));
+    data.extend(std::iter::repeat_n(b'z', len / 8));
+    data.extend_from_slice(&text(len - data.len(), seed + 2));
+    data
+}
+
+/// Big enough for several blocks/jobs per format at the level used: xz at `Fastest` (preset
+/// 1: 1 MiB dictionary, 3 MiB blocks), zstd at `Fastest` (1 MiB jobs).
+fn config(format: Format) -> Config {
+    match format {
+        Format::Xz | Format::Zstd => Config::default().level(Level::Fastest),
+        _ => Config::default(),
+    }
+}
+
+#[test]
+fn output_is_the_same_for_every_thread_count_and_write_pattern() {
+    let data = mixed(10 * MIB + 12_345, 1);
+    for format in threaded() {
+        let base = config(format);
+        let reference = compress_chunked(&data, format, &base.clone().threads(1), &[data.len()]);
+        assert_eq!(decompress(&reference, format).unwrap(), data, "{format}");
+        for (threads, chunks) in [(2, &[1 << 16][..]), (3, &[7919, 100_003, 1][..]), (4, &[MIB + 1][..])] {
+            let out = compress_chunked(&data, format, &base.clone().threads(threads), chunks);
+            assert!(
+                out == reference,
+                "{format}: threads({threads}) with writes {chunks:?} differs from threads(1)"
+            );
+        }
+        let single = compress_chunked(&data, format, &base, &[data.len()]);
+        let (t, s) = (reference.len() as f64, single.len() as f64);
+        println!(
+            "{format:8} single-threaded {s:>10} bytes, threads {t:>10} bytes ({:+.2} %)",
+            (t / s - 1.0) * 100.0
+        );
+        match format {
+            // independent blocks, cut where the single-threaded encoder cuts them
+            Format::Lz4 => assert!(reference == single, "lz4: threads change the frame"),
+            // pigz-style: within 1 % of single-threaded at the same level (the target)
+            Format::Gzip | Format::Deflate => assert!(t <= s * 1.01, "{format}: {t} vs {s}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn zero_threads_means_every_core_and_writes_the_same_bytes() {
+    let data = mixed(3 * MIB, 2);
+    for format in threaded() {
+        let one = compress_chunked(&data, format, &config(format).threads(1), &[65536]);
+        let all = compress_chunked(&data, format, &config(format).threads(0), &[65536]);
+        assert!(one == all, "{format}");
+    }
+}
+
+#[test]
+fn zstd_stays_single_threaded_on_incompressible_input() {
+    if !Format::Zstd.is_enabled() {
+        return;
+    }
+    // the decision is the data's, so the frame is libzstd's single-threaded one, byte for byte
+    let data = random(4 * MIB, 3);
+    let single = compress_chunked(&data, Format::Zstd, &Config::default(), &[data.len()]);
+    for threads in [1, 2, 4] {
+        let out = compress_chunked(&data, Format::Zstd, &Config::default().threads(threads), &[65536]);
+        assert!(out == single, "threads({threads})");
+    }
+    // while compressible input does use the workers (whose frame differs from one thread's
+    // once the input spans several of libzstd's jobs)
+    let data = mixed(12 * MIB, 4);
+    let single = compress_chunked(&data, Format::Zstd, &Config::fastest(), &[data.len()]);
+    let threaded = compress_chunked(&data, Format::Zstd, &Config::fastest().threads(2), &[data.len()]);
+    assert!(single != threaded);
+}
+
+#[test]
+fn threaded_streams_are_one_standard_stream() {
+    let data = mixed(8 * MIB, 5);
+    for format in threaded() {
+        let out = compress_chunked(&data, format, &config(format).threads(3), &[1 << 16]);
+        // one member/frame/stream: a single-stream decoder reads all of it
+        let mut decoder =
+            Decoder::with_config(&out[..], format, &Config::default().single_stream(true)).unwrap();
+        let mut back = Vec::new();
+        decoder.read_to_end(&mut back).unwrap();
+        assert!(back == data, "{format}");
+        assert_eq!(decoder.total_in(), out.len() as u64, "{format}: more than one member");
+    }
+}
+
+#[test]
+fn flush_with_threads_makes_everything_written_decodable() {
+    let first = mixed(3 * MIB + 17, 6);
+    let second = text(MIB, 7);
+    for format in threaded() {
+        let mut encoder = Encoder::with_config(Vec::new(), format, &config(format).threads(2)).unwrap();
+        encoder.write_all(&first).unwrap();
+        encoder.flush().unwrap();
+        // everything so far decodes from what has reached the writer, without the end
+        let so_far = encoder.get_ref().clone();
+        let mut decoder = Decoder::new(&so_far[..], format).unwrap();
+        let mut got = vec![0u8; first.len()];
+        decoder.read_exact(&mut got).unwrap_or_else(|e| panic!("{format}: {e}"));
+        assert!(got == first, "{format}");
+        // and the stream goes on
+        encoder.write_all(&second).unwrap();
+        encoder.flush().unwrap();
+        encoder.write_all(&second).unwrap();
+        let out = encoder.finish().unwrap();
+        let all = decompress(&out, format).unwrap();
+        assert_eq!(all.len(), first.len() + 2 * second.len(), "{format}");
+        assert!(
+            all[..first.len()] == first[..] && all[first.len()..] == [&second[..], &second[..]].concat()[..]
+        );
+    }
+}
+
+#[test]
+fn reset_and_reuse_with_threads() {
+    let a = mixed(2 * MIB + 5, 8);
+    let b = text(300_000, 9);
+    for format in threaded() {
+        let config = config(format).threads(2);
+        let mut encoder = Encoder::with_config(Vec::new(), format, &config).unwrap();
+        encoder.write_all(&a).unwrap();
+        let first = encoder.reset(Vec::new()).unwrap();
+        encoder.write_all(&b).unwrap();
+        let second = encoder.finish().unwrap();
+        assert!(decompress(&first, format).unwrap() == a, "{format}");
+        assert!(decompress(&second, format).unwrap() == b, "{format}");
+        // a reset mid-stream abandons the stream cleanly
+        let mut encoder = Encoder::with_config(Vec::new(), format, &config).unwrap();
+        encoder.write_all(&a[..MIB + 3]).unwrap();
+        drop(encoder.get_mut().drain(..));
+        let _ = encoder.reset(Vec::new());
+        encoder.write_all(&b).unwrap();
+        assert!(decompress(&encoder.finish().unwrap(), format).unwrap() == b, "{format}");
+    }
+}
+
+#[test]
+fn empty_and_tiny_inputs_with_threads() {
+    for format in threaded() {
+        for data in [&b""[..], b"x", b"hello, threads"] {
+            let out = compress_chunked(data, format, &config(format).threads(4), &[1]);
+            assert_eq!(decompress(&out, format).unwrap(), data, "{format}");
+        }
+    }
+}
+
+#[test]
+fn reference_tools_read_threaded_output() {
+    let data = mixed(6 * MIB, 10);
+    let tools: &[(Format, &str, &[&str])] = &[
+        (Format::Gzip, "gzip", &["-dc"]),
+        (Format::Gzip, "pigz", &["-dc"]),
+        (Format::Lz4, "lz4", &["-dc"]),
+        (Format::Zstd, "zstd", &["-dc"]),
+        (Format::Xz, "xz", &["-dc"]),
+    ];
+    for &(format, tool, args) in tools {
+        if !format.is_enabled() || !have_tool(tool) {
+            continue;
+        }
+        let out = compress_chunked(&data, format, &config(format).threads(2), &[100_000]);
+        let back = run_tool(tool, args, &out);
+        assert!(back == data, "{tool} reads our threaded {format} differently");
+    }
+}
+
+#[test]
+fn multithreaded_xz_decoder_reads_multi_block_streams() {
+    if !Format::Xz.is_enabled() {
+        return;
+    }
+    let data = mixed(10 * MIB, 11);
+    let mut streams = vec![compress_chunked(&data, Format::Xz, &Config::fastest().threads(2), &[MIB])];
+    if have_tool("xz") {
+        streams.push(run_tool("xz", &["-T2", "-1", "-c"], &data));
+    }
+    for (i, stream) in streams.iter().enumerate() {
+        for threads in [1, 2, 4] {
+            let config = Config::default().threads(threads);
+            let back = decompress_chunked(stream, Format::Xz, &config, &[65536, 3]).unwrap();
+            assert!(back == data, "stream {i}, threads({threads})");
+        }
+        // truncated and corrupt streams are still errors with the threaded decoder
+        let config = Config::default().threads(2);
+        assert!(decompress_chunked(&stream[..stream.len() - 1], Format::Xz, &config, &[65536]).is_err());
+        let mut bad = stream.clone();
+        let mid = bad.len() / 2;
+        bad[mid] ^= 0x10;
+        assert!(decompress_chunked(&bad, Format::Xz, &config, &[65536]).is_err(), "stream {i}");
+        // and the memory limit holds
+        let config = Config::default().threads(2).max_memory(256 << 10);
+        assert!(matches!(
+            decompress_chunked(stream, Format::Xz, &config, &[65536]),
+            Err(compressio::Error::LimitExceeded { .. })
+        ));
+    }
+}
+
+// ---- memory ---------------------------------------------------------------------------------
+
+/// Stream `len` bytes of generated text through a threaded encoder into a sink, in this
+/// (child) process; returns the whole process's peak heap above the start.
+fn threaded_peak(format: Format, threads: usize, len: u64) -> usize {
+    let config = config(format).threads(threads);
+    let start = ALLOC.current();
+    ALLOC.reset_peak();
+    let mut encoder = Encoder::with_config(std::io::sink(), format, &config).unwrap();
+    let mut source = Lines::new(len, 12);
+    std::io::copy(&mut source, &mut encoder).unwrap();
+    encoder.finish().unwrap();
+    ALLOC.peak() - start
+}
+
+#[test]
+fn threaded_memory_child() {
+    let Some(case) = child_case() else { return };
+    let mut parts = case.split(':');
+    let format: Format = parts.next().unwrap().parse().unwrap();
+    let threads: usize = parts.next().unwrap().parse().unwrap();
+    let len: u64 = parts.next().unwrap().parse().unwrap();
+    println!("RESULT {}", threaded_peak(format, threads, len));
+}
+
+#[test]
+fn threaded_memory_is_bounded_and_independent_of_the_stream_length() {
+    // the Rust heap (zstd allocates through it too; liblzma's C heap is measured by
+    // tests/memory.rs' RSS cases and is liblzma's own bound)
+    for format in [Format::Gzip, Format::Lz4, Format::Zstd].into_iter().filter(|f| f.is_enabled()) {
+        for threads in [1, 2, 4] {
+            let peak = |len: u64| -> usize {
+                run_child("threaded_memory_child", &format!("{format}:{threads}:{len}")).parse().unwrap()
+            };
+            let (short, long) = (peak(16 << 20), peak(128 << 20));
+            let estimate = config(format)
+                .threads(threads)
+                .memory_estimate(format, compressio::Direction::Compress)
+                .unwrap();
+            println!(
+                "{format:5} threads {threads}: peak {:.2} MiB (16 MiB stream) {:.2} MiB (128 MiB), estimate {:.2} MiB",
+                short as f64 / MIB as f64,
+                long as f64 / MIB as f64,
+                estimate as f64 / MIB as f64
+            );
+            // how many of the bounded slots are ever used at once depends on scheduling, so
+            // the longer stream may reach a little further into the bound, never past it
+            assert!(long <= short + short / 5, "{format} threads({threads}): {short} → {long}");
+            assert!(
+                long.max(short) <= estimate + estimate / 4,
+                "{format} threads({threads}): peak {long} > estimate {estimate} + 25 %"
+            );
+            // libzstd's buffers are allocated as its jobs need them: with fewer cores than
+            // workers not all of them are ever busy at once, and the estimate is the bound
+            let floor = if format == Format::Zstd { estimate / 2 } else { estimate - estimate / 4 };
+            assert!(
+                long.max(short) >= floor,
+                "{format} threads({threads}): peak {long} far below estimate {estimate}"
+            );
+        }
+    }
+}
