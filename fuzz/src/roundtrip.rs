@@ -1,5 +1,5 @@
 //! The round-trip target's input and check: decode(encode(x)) == x for arbitrary data,
-//! format, level, memory level, buffer size, write chunking and flushes.
+//! format, level, memory level, buffer size, worker threads, write chunking and flushes.
 
 use std::io::Write;
 
@@ -15,6 +15,7 @@ pub struct RoundTrip {
     buffer: u16,
     checksum: bool,
     flush_every: u8,
+    threads: u8,
     chunks: Vec<u16>,
     data: Vec<u8>,
 }
@@ -35,6 +36,11 @@ pub fn run(input: RoundTrip) {
         .memory_level(memory_level)
         .buffer_size(1 + usize::from(input.buffer))
         .checksum(input.checksum);
+    // one in four runs compresses with 1-3 worker threads
+    let config = match input.threads % 16 {
+        n @ 1..=3 => config.threads(usize::from(n)),
+        _ => config,
+    };
     let mut encoder = Encoder::with_config(Vec::new(), format, &config).expect("valid config");
     let mut rest = &input.data[..];
     let mut i = 0usize;
