@@ -2,8 +2,13 @@
 //! command-line tools, side by side in one run, on files you give it.
 //!
 //! ```text
-//! cargo run --release --example bench -- [--formats gzip,zstd,...] [--level L] [--reps N] [--no-cli] FILE...
+//! cargo run --release --example bench -- [--formats gzip,zstd,...] [--level L] [--reps N]
+//!     [--threads 1,2,0] [--no-cli] [--svg chart.svg] FILE...
 //! ```
+//!
+//! `--threads` adds `Config::threads(n)` runs of our encoder (and, for n > 1, the
+//! multithreaded CLIs: `pigz -pN`, `zstd -TN`, `xz -TN`); `--svg` draws ratio against
+//! compression speed for every implementation (plotters' SVG backend).
 //!
 //! Method (the same as `shared/corpus/BASELINE.md`): each file is read into memory first; a
 //! compressor gets 64 KiB `write_all`s into a pre-faulted `Vec`; a decompressor is read into a
@@ -13,26 +18,36 @@
 //! both directions). CLIs run as `tool < file > /dev/null` from the page cache (exec included),
 //! decompressing their own output. Ratios travel between machines; absolute MB/s do not.
 
-use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use compressio::{Config, Decoder, Encoder, Format, Level};
 
-const CHUNK: usize = 64 * 1024;
+#[path = "../benches/backends.rs"]
+mod backends;
+use backends::{backend, backend_level, drain, feed, Impl};
 
 struct Args {
     formats: Vec<Format>,
     level: Level,
     reps: usize,
     cli: bool,
+    threads: Vec<usize>,
+    svg: Option<PathBuf>,
     files: Vec<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a =
-        Args { formats: Format::ALL.to_vec(), level: Level::Default, reps: 3, cli: true, files: Vec::new() };
+    let mut a = Args {
+        formats: Format::ALL.to_vec(),
+        level: Level::Default,
+        reps: 3,
+        cli: true,
+        threads: Vec::new(),
+        svg: None,
+        files: Vec::new(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -50,6 +65,14 @@ fn parse_args() -> Result<Args, String> {
                 a.reps = it.next().ok_or("--reps needs a value")?.parse().map_err(|e| format!("{e}"))?
             }
             "--no-cli" => a.cli = false,
+            "--threads" => {
+                let list = it.next().ok_or("--threads needs a list")?;
+                a.threads = list
+                    .split(',')
+                    .map(|s| s.parse().map_err(|e| format!("{e}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--svg" => a.svg = Some(it.next().ok_or("--svg needs a path")?.into()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             _ => a.files.push(arg.into()),
         }
@@ -60,151 +83,67 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Compress the data into the given (pre-faulted) sink, returning it.
-type CompressFn = Box<dyn Fn(&[u8], Vec<u8>) -> Vec<u8>>;
-/// Decompress, returning the number of bytes produced.
-type DecompressFn = Box<dyn Fn(&[u8]) -> u64>;
-
-/// One implementation under test: compress `data`, and decompress what it produced.
-struct Impl {
-    name: String,
-    compress: CompressFn,
-    decompress: DecompressFn,
-}
-
-fn feed(w: &mut impl Write, data: &[u8]) {
-    for chunk in data.chunks(CHUNK) {
-        w.write_all(chunk).unwrap();
-    }
-}
-
-fn drain(mut r: impl Read) -> u64 {
-    let mut buf = vec![0u8; CHUNK];
-    let mut n = 0u64;
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) => return n,
-            Ok(k) => n += k as u64,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-}
-
-/// `level` on the backend's own scale, as compressio maps it.
-fn backend_level(format: Format, level: Level) -> i32 {
-    level.backend_level(format).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn ours(format: Format, level: Level) -> Impl {
-    let config = Config::default().level(level);
+fn ours(format: Format, level: Level, threads: Option<usize>) -> Impl {
+    let config = match threads {
+        Some(n) => Config::default().level(level).threads(n),
+        None => Config::default().level(level),
+    };
+    let decode_config = config.clone();
     Impl {
-        name: "compressio".into(),
+        name: match threads {
+            Some(n) => format!("compressio threads({n})"),
+            None => "compressio".into(),
+        },
         compress: Box::new(move |data, sink| {
             let mut e = Encoder::with_config(sink, format, &config).unwrap();
             feed(&mut e, data);
             e.finish().unwrap()
         }),
-        decompress: Box::new(move |packed| drain(Decoder::new(packed, format).unwrap())),
+        decompress: Box::new(move |packed| {
+            drain(Decoder::with_config(packed, format, &decode_config).unwrap())
+        }),
     }
 }
 
-/// The backend crate's own streaming adapters, same settings as ours (checksums on where we
-/// write them by default).
-fn backend(format: Format, level: Level) -> Option<Impl> {
-    let l = backend_level(format, level);
-    let (name, compress, decompress): (&str, CompressFn, DecompressFn) = match format {
-        Format::Gzip => (
-            "flate2 Gz",
-            Box::new(move |d, s| {
-                let mut e = flate2::write::GzEncoder::new(s, flate2::Compression::new(l as u32));
-                feed(&mut e, d);
-                e.finish().unwrap()
-            }),
-            Box::new(|p| drain(flate2::read::MultiGzDecoder::new(p))),
-        ),
-        Format::Zlib => (
-            "flate2 Zlib",
-            Box::new(move |d, s| {
-                let mut e = flate2::write::ZlibEncoder::new(s, flate2::Compression::new(l as u32));
-                feed(&mut e, d);
-                e.finish().unwrap()
-            }),
-            Box::new(|p| drain(flate2::read::ZlibDecoder::new(p))),
-        ),
-        Format::Deflate => (
-            "flate2 Deflate",
-            Box::new(move |d, s| {
-                let mut e = flate2::write::DeflateEncoder::new(s, flate2::Compression::new(l as u32));
-                feed(&mut e, d);
-                e.finish().unwrap()
-            }),
-            Box::new(|p| drain(flate2::read::DeflateDecoder::new(p))),
-        ),
-        Format::Zstd => (
-            "zstd stream",
-            Box::new(move |d, s| {
-                let mut e = zstd::stream::write::Encoder::new(s, l).unwrap();
-                e.include_checksum(true).unwrap();
-                feed(&mut e, d);
-                e.finish().unwrap()
-            }),
-            Box::new(|p| drain(zstd::stream::read::Decoder::new(p).unwrap())),
-        ),
-        Format::Lz4 => (
-            "lz4_flex frame",
-            Box::new(move |d, s| {
-                let info = lz4_flex::frame::FrameInfo::new().content_checksum(true).block_mode(if l >= 2 {
-                    lz4_flex::frame::BlockMode::Linked
-                } else {
-                    lz4_flex::frame::BlockMode::Independent
-                });
-                let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, s);
-                feed(&mut e, d);
-                e.finish().unwrap()
-            }),
-            Box::new(|p| drain(lz4_flex::frame::FrameDecoder::new(p))),
-        ),
-        Format::Xz => (
-            "liblzma Xz",
-            Box::new(move |d, s| {
-                let mut e = liblzma::write::XzEncoder::new(s, l as u32);
-                feed(&mut e, d);
-                e.finish().unwrap()
-            }),
-            Box::new(|p| drain(liblzma::read::XzDecoder::new(p))),
-        ),
-        Format::Lzma => (
-            "liblzma alone",
-            Box::new(move |d, s| {
-                let opts = liblzma::stream::LzmaOptions::new_preset(l as u32).unwrap();
-                let stream = liblzma::stream::Stream::new_lzma_encoder(&opts).unwrap();
-                let mut e = liblzma::write::XzEncoder::new_stream(s, stream);
-                feed(&mut e, d);
-                e.finish().unwrap()
-            }),
-            Box::new(|p| {
-                let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX).unwrap();
-                drain(liblzma::read::XzDecoder::new_stream(p, stream))
-            }),
-        ),
-        _ => return None,
-    };
-    Some(Impl { name: name.into(), compress, decompress })
-}
+/// A reference CLI run: program, compress args, decompress args.
+type Cli = (&'static str, Vec<String>, Vec<String>);
 
-/// The reference CLI for `format` (compress args, decompress args), if any.
-fn cli(format: Format, level: Level) -> Option<(&'static str, Vec<String>, Vec<String>)> {
+/// The reference CLI for `format` (single-threaded), then its multithreaded runs for every
+/// thread count above 1.
+fn clis(format: Format, level: Level, threads: &[usize]) -> Vec<Cli> {
     let l = backend_level(format, level);
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    Some(match format {
-        Format::Gzip => ("gzip", s(&["-c", &format!("-{l}")]), s(&["-dc"])),
-        Format::Zstd => ("zstd", s(&["-c", "-q", "-T1", &format!("-{l}")]), s(&["-dc", "-q"])),
-        Format::Lz4 => ("lz4", s(&["-c", "-q", "-1"]), s(&["-dc", "-q"])),
-        Format::Xz => ("xz", s(&["-c", "-T1", &format!("-{l}")]), s(&["-dc"])),
-        Format::Lzma => ("xz", s(&["-c", "--format=lzma", &format!("-{l}")]), s(&["-dc", "--format=lzma"])),
-        _ => return None,
-    })
+    let mut out = match format {
+        Format::Gzip => vec![("gzip", s(&["-c", &format!("-{l}")]), s(&["-dc"]))],
+        Format::Zstd => vec![("zstd", s(&["-c", "-q", "-T1", &format!("-{l}")]), s(&["-dc", "-q"]))],
+        Format::Lz4 => vec![("lz4", s(&["-c", "-q", "-1"]), s(&["-dc", "-q"]))],
+        Format::Xz => vec![("xz", s(&["-c", "-T1", &format!("-{l}")]), s(&["-dc"]))],
+        Format::Lzma => {
+            vec![("xz", s(&["-c", "--format=lzma", &format!("-{l}")]), s(&["-dc", "--format=lzma"]))]
+        }
+        _ => vec![],
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for &n in threads {
+        let n = if n == 0 { cores } else { n };
+        if n < 2 {
+            continue;
+        }
+        let t = n.to_string();
+        match format {
+            Format::Gzip => out.push(("pigz", s(&["-c", &format!("-{l}"), "-p", &t]), s(&["-dc"]))),
+            Format::Zstd => {
+                out.push(("zstd", s(&["-c", "-q", &format!("-T{t}"), &format!("-{l}")]), s(&["-dc", "-q"])))
+            }
+            Format::Xz => out.push((
+                "xz",
+                s(&["-c", &format!("-T{t}"), &format!("-{l}")]),
+                s(&["-dc", &format!("-T{t}")]),
+            )),
+            _ => {}
+        }
+    }
+    out.into_iter().filter(|(p, _, _)| which(p)).collect()
 }
 
 fn run_cli(program: &str, args: &[String], input: &std::path::Path, keep: bool) -> (f64, Vec<u8>) {
@@ -234,20 +173,29 @@ struct Totals {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args().inspect_err(|_| {
-        eprintln!("usage: bench [--formats a,b] [--level L] [--reps N] [--no-cli] FILE...");
+        eprintln!("usage: bench [--formats a,b] [--level L] [--reps N] [--threads 1,2,0] [--no-cli] [--svg F] FILE...");
     })?;
-    println!("| format | impl | compress MB/s | decompress MB/s | ratio | compress vs backend | decompress vs backend |");
-    println!("|---|---|--:|--:|--:|--:|--:|");
+    println!(
+        "| format | impl | compress MB/s | decompress MB/s | ratio | compress vs backend | decompress vs backend | compress vs CLI | decompress vs CLI |"
+    );
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|");
+    let mut points: Vec<Point> = Vec::new();
     for &format in &args.formats {
-        let mut impls = vec![ours(format, args.level)];
+        let mut impls = vec![ours(format, args.level, None)];
         impls.extend(backend(format, args.level));
-        let tool = if args.cli { cli(format, args.level).filter(|(p, _, _)| which(p)) } else { None };
-        let mut totals = vec![Totals::default(); impls.len() + 1];
+        let backend_index = (impls.len() == 2).then_some(1);
+        for &n in &args.threads {
+            impls.push(ours(format, args.level, Some(n)));
+        }
+        let tools = if args.cli { clis(format, args.level, &args.threads) } else { Vec::new() };
+        let k = impls.len();
+        let count = k + tools.len();
+        let mut totals = vec![Totals::default(); count];
         for file in &args.files {
             let data = std::fs::read(file)?;
-            let mut ctimes = vec![Vec::new(); impls.len() + 1];
-            let mut dtimes = vec![Vec::new(); impls.len() + 1];
-            let mut packed_len = vec![0u64; impls.len() + 1];
+            let mut ctimes = vec![Vec::new(); count];
+            let mut dtimes = vec![Vec::new(); count];
+            let mut packed_len = vec![0u64; count];
             for _ in 0..args.reps {
                 for (i, imp) in impls.iter().enumerate() {
                     // pre-faulted sink (a zeroed vec! would be mapped lazily: page faults, not codec)
@@ -262,21 +210,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     assert_eq!(n, data.len() as u64, "{} {format}: round trip", imp.name);
                     packed_len[i] = packed.len() as u64;
                 }
-                if let Some((program, cargs, dargs)) = &tool {
-                    let k = impls.len();
+                for (j, (program, cargs, dargs)) in tools.iter().enumerate() {
                     let (secs, packed) = run_cli(program, cargs, file, true);
-                    ctimes[k].push(secs);
-                    packed_len[k] = packed.len() as u64;
+                    ctimes[k + j].push(secs);
+                    packed_len[k + j] = packed.len() as u64;
                     let tmp = std::env::temp_dir().join(format!("compressio-bench.{}", format.extension()));
                     std::fs::write(&tmp, &packed)?;
-                    dtimes[k].push(run_cli(program, dargs, &tmp, false).0);
+                    dtimes[k + j].push(run_cli(program, dargs, &tmp, false).0);
                     std::fs::remove_file(&tmp)?;
                 }
             }
-            for i in 0..totals.len() {
-                if ctimes[i].is_empty() {
-                    continue;
-                }
+            for i in 0..count {
                 totals[i].bytes += data.len() as u64;
                 totals[i].packed += packed_len[i];
                 totals[i].csecs += median(ctimes[i].clone());
@@ -284,25 +228,65 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let mbs = |t: &Totals, secs: f64| t.bytes as f64 / secs / 1e6;
-        let base = totals.get(1).cloned().filter(|t| t.bytes > 0);
+        let versus = |base: Option<&Totals>, t: &Totals| match base {
+            Some(b) => (format!("{:.3}×", b.csecs / t.csecs), format!("{:.3}×", b.dsecs / t.dsecs)),
+            None => ("–".into(), "–".into()),
+        };
+        let backend = backend_index.map(|i| &totals[i]);
+        let cli = (!tools.is_empty()).then(|| &totals[k]);
         let mut names: Vec<String> = impls.iter().map(|i| i.name.clone()).collect();
-        names.push(tool.as_ref().map(|(p, a, _)| format!("`{p} {}`", a.join(" "))).unwrap_or_default());
+        names.extend(tools.iter().map(|(p, a, _)| format!("`{p} {}`", a.join(" "))));
         for (t, name) in totals.iter().zip(names) {
-            if t.bytes == 0 {
-                continue;
-            }
-            let (vc, vd) = match &base {
-                Some(b) => (format!("{:.3}×", b.csecs / t.csecs), format!("{:.3}×", b.dsecs / t.dsecs)),
-                None => ("–".into(), "–".into()),
-            };
+            let (bc, bd) = versus(backend, t);
+            let (cc, cd) = versus(cli, t);
+            let ratio = t.bytes as f64 / t.packed as f64;
             println!(
-                "| {format} | {name} | {:.1} | {:.1} | {:.3} | {vc} | {vd} |",
+                "| {format} | {name} | {:.1} | {:.1} | {ratio:.3} | {bc} | {bd} | {cc} | {cd} |",
                 mbs(t, t.csecs),
                 mbs(t, t.dsecs),
-                t.bytes as f64 / t.packed as f64
             );
+            points.push(Point { label: format!("{format} {name}"), mbs: mbs(t, t.csecs), ratio });
         }
     }
+    if let Some(path) = &args.svg {
+        chart(path, &points)?;
+        println!("\nchart: {}", path.display());
+    }
+    Ok(())
+}
+
+/// One implementation's result, for the chart.
+struct Point {
+    label: String,
+    mbs: f64,
+    ratio: f64,
+}
+
+/// Ratio against compression speed (log scale), one labelled point per implementation.
+fn chart(path: &std::path::Path, points: &[Point]) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    let root = SVGBackend::new(path, (1200, 800)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max_speed = points.iter().map(|p| p.mbs).fold(1.0, f64::max) * 2.0;
+    let min_speed = points.iter().map(|p| p.mbs).fold(f64::INFINITY, f64::min).min(max_speed) / 2.0;
+    let max_ratio = points.iter().map(|p| p.ratio).fold(1.0, f64::max) * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("compressio: ratio vs compression speed", ("sans-serif", 24))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d((min_speed.max(0.01)..max_speed).log_scale(), 0.0..max_ratio)?;
+    chart.configure_mesh().x_desc("compress MB/s (log)").y_desc("ratio (in / out)").draw()?;
+    for (i, p) in points.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart.draw_series(std::iter::once(Circle::new((p.mbs, p.ratio), 5, color.filled())))?;
+        chart.draw_series(std::iter::once(Text::new(
+            p.label.clone(),
+            (p.mbs, p.ratio),
+            ("sans-serif", 11),
+        )))?;
+    }
+    root.present()?;
     Ok(())
 }
 

@@ -14,11 +14,21 @@ use crate::BufferPool;
 pub(crate) struct InBuf<'a> {
     pub data: &'a [u8],
     pub pos: usize,
+    /// How many contiguous bytes the caller can present at once (its buffer's capacity), or
+    /// 0. A decoder may leave an incomplete unit of at most `room` bytes unconsumed, without
+    /// producing anything; the caller then moves it to the front of its buffer and reads
+    /// more behind it. With 0 every byte must be consumed (or something produced).
+    pub room: usize,
 }
 
 impl<'a> InBuf<'a> {
     pub fn new(data: &'a [u8]) -> Self {
-        InBuf { data, pos: 0 }
+        InBuf { data, pos: 0, room: 0 }
+    }
+
+    /// Input from a buffer of capacity `room` (see the field).
+    pub fn with_room(data: &'a [u8], room: usize) -> Self {
+        InBuf { data, pos: 0, room }
     }
 
     /// The bytes not yet consumed.

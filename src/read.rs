@@ -244,7 +244,10 @@ impl<R: Read> Decoder<R> {
                         let n = (out.len() as u64).min(allowed) as usize;
                         &mut out[..n]
                     };
-                    let mut input = InBuf::new(self.buf.pending());
+                    if !eof && self.buf.is_empty() && self.codec.eager_input() {
+                        eof = self.fill()? == 0;
+                    }
+                    let mut input = InBuf::with_room(self.buf.pending(), self.buf.capacity());
                     let mut output = OutBuf::new(dst);
                     let status = self.codec.decode(&mut input, &mut output);
                     let (consumed, produced) = (input.pos, output.pos);
@@ -267,8 +270,9 @@ impl<R: Read> Decoder<R> {
                     if status == Status::Done || consumed > 0 {
                         continue;
                     }
-                    // no progress: the codec needs more input
-                    if !self.buf.is_empty() {
+                    // no progress: the codec needs more input (behind what is pending, when it
+                    // left an incomplete unit for us to complete contiguously)
+                    if self.buf.pending().len() == self.buf.capacity() {
                         return Err(Error::Io(io::Error::other(format!(
                             "{}: decoder made no progress",
                             self.format
@@ -277,6 +281,7 @@ impl<R: Read> Decoder<R> {
                     if eof {
                         return Err(Error::Truncated { format: self.format });
                     }
+                    self.buf.compact();
                     eof = self.fill()? == 0;
                 }
             }

@@ -604,7 +604,22 @@ impl Decode for Lz4Decoder {
                     self.state = State::BlockData { size, stored: word & UNCOMPRESSED_BIT != 0 };
                 }
                 State::BlockData { size, stored } => {
+                    // a block decodes straight into the caller's buffer when it fits there;
+                    // once this call has produced something and the next block no longer
+                    // fits, return what there is rather than decode into `decoded` and copy
+                    // it out later (staging is for callers whose buffers are smaller than a
+                    // block)
+                    let fits =
+                        output.spare_len() >= self.frame.block_max || (stored && output.spare_len() >= size);
+                    if !fits && output.pos > 0 {
+                        return Ok(Status::Ongoing);
+                    }
                     let total = size + if self.frame.block_checksum { 4 } else { 0 };
+                    if self.block.is_empty() && input.rest().len() < total && total <= input.room {
+                        // let the adapter complete the block in its own buffer: moving the
+                        // partial block to the front copies less than staging all of it
+                        return Ok(Status::Ongoing);
+                    }
                     if self.block.is_empty() && input.rest().len() >= total {
                         // the whole block is in the caller's buffer: no copy
                         let data = &input.rest()[..total];

@@ -62,6 +62,13 @@ pub(crate) trait Decode: Send {
     fn ended_skippable(&self) -> bool {
         false
     }
+    /// Whether the adapter should read input ahead whenever its buffer is empty, rather than
+    /// only when the codec stops making progress (liblzma's multithreaded decoder: its
+    /// workers decode the next blocks while the current one is read out). Off by default, so
+    /// that a decoder on a socket returns what it can before blocking for more.
+    fn eager_input(&self) -> bool {
+        false
+    }
     /// Whether `reset` really reuses the context (worth keeping in a pool).
     fn reusable(&self) -> bool {
         true

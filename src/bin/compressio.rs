@@ -1,0 +1,510 @@
+//! `compressio`: compress, decompress, test or list files in any of compressio's formats,
+//! behaving like gzip, zstd and xz.
+//!
+//! Built only with the `cli` feature (`cargo install compressio --features cli`), so that the
+//! library itself never depends on clap or indicatif. Run `compressio --help` for the options.
+//!
+//! Data safety: output goes to a temporary file in the target's directory, which is synced and
+//! renamed into place only after the stream finished; the input is removed only after that
+//! (and only without `-k`); an existing output is refused without `--force`; compressed data
+//! is never written to a terminal; any failure removes the temporary file.
+//!
+//! Exit status, as gzip: 0 success, 1 error, 2 warning (a file skipped, e.g. it already has the
+//! format's suffix).
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{ArgAction, Parser};
+use compressio::{Config, Decoder, Direction, Encoder, Error, Format, Level};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Compress or decompress files with gzip, zlib, deflate, zstd, lz4, xz or lzma.
+///
+/// With no FILE, or when FILE is -, read standard input and write standard output.
+#[derive(Parser, Debug)]
+#[command(name = "compressio", version, about, long_about = None)]
+struct Cli {
+    /// Decompress (the format is detected from the data, not the name)
+    #[arg(short = 'd', long = "decompress", visible_alias = "uncompress")]
+    decompress: bool,
+    /// Test the integrity of compressed files: decompress and discard
+    #[arg(short = 't', long = "test")]
+    test: bool,
+    /// List format, compressed and uncompressed size and ratio of compressed files
+    #[arg(long = "list", conflicts_with_all = ["test", "stdout", "output"])]
+    list: bool,
+    /// Compress a sample of each FILE with every format at a few levels and recommend one
+    #[arg(long = "advise", conflicts_with_all = ["decompress", "test", "list", "stdout", "output"])]
+    advise: bool,
+    /// Write to standard output and keep the input files
+    #[arg(short = 'c', long = "stdout", visible_alias = "to-stdout")]
+    stdout: bool,
+    /// Write the (single) output to PATH
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Format: gzip|gz, zlib, deflate, zstd|zst, lz4, xz, lzma (compressing: zstd by default)
+    #[arg(short = 'f', long = "format", value_name = "FORMAT")]
+    format: Option<Format>,
+    /// Level: fastest, fast, default, best, or N on the format's own scale
+    #[arg(short = 'l', long = "level", value_name = "LEVEL")]
+    level: Option<Level>,
+    /// Compress with THREADS worker threads (0: one per core)
+    #[arg(short = 'T', long = "threads", value_name = "THREADS")]
+    threads: Option<usize>,
+    /// Keep (don't delete) input files
+    #[arg(short = 'k', long = "keep")]
+    keep: bool,
+    /// Overwrite existing output files
+    #[arg(long = "force")]
+    force: bool,
+    /// Suppress warnings and the progress bar
+    #[arg(short = 'q', long = "quiet", action = ArgAction::SetTrue)]
+    quiet: bool,
+    /// Report each file's sizes, ratio and speed
+    #[arg(short = 'v', long = "verbose", action = ArgAction::SetTrue)]
+    verbose: bool,
+    /// Files to process
+    #[arg(value_name = "FILE")]
+    files: Vec<String>,
+}
+
+/// What happened to one file.
+enum Outcome {
+    Done,
+    /// Skipped with a warning (exit status 2).
+    Warning(String),
+}
+
+type AnyError = Box<dyn std::error::Error>;
+
+/// A file being written: its temporary name, the open file, and the name it will get.
+type Pending = (TempOutput, File, PathBuf);
+
+/// One `--advise` measurement.
+struct Row {
+    format: Format,
+    level: Level,
+    ratio: f64,
+    compress: f64,
+}
+
+fn main() -> ExitCode {
+    let mut cli = Cli::parse();
+    if cli.files.is_empty() {
+        cli.files.push("-".into());
+    }
+    if cli.output.is_some() && cli.files.len() > 1 {
+        eprintln!("compressio: -o works with one input only");
+        return ExitCode::from(1);
+    }
+    let mut status = 0u8;
+    for file in &cli.files {
+        let result = if cli.list {
+            list(&cli, file)
+        } else if cli.advise {
+            advise(file)
+        } else {
+            process(&cli, file)
+        };
+        match result {
+            Ok(Outcome::Done) => {}
+            Ok(Outcome::Warning(w)) => {
+                if !cli.quiet {
+                    eprintln!("compressio: {file}: {w}");
+                }
+                status = status.max(2);
+            }
+            Err(e) => {
+                eprintln!("compressio: {}: {e}", display_name(file));
+                status = 1;
+            }
+        }
+    }
+    ExitCode::from(status)
+}
+
+fn display_name(file: &str) -> &str {
+    if file == "-" {
+        "(stdin)"
+    } else {
+        file
+    }
+}
+
+fn open_input(file: &str) -> io::Result<(Box<dyn Read>, Option<u64>)> {
+    if file == "-" {
+        return Ok((Box::new(io::stdin().lock()), None));
+    }
+    let f = File::open(file)?;
+    let meta = f.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "is a directory"));
+    }
+    Ok((Box::new(f), Some(meta.len())))
+}
+
+/// The output path for `file`, `None` for standard output (or nowhere, with `-t`).
+fn output_path(cli: &Cli, file: &str) -> Result<Option<PathBuf>, Outcome> {
+    if let Some(path) = &cli.output {
+        return Ok(Some(path.clone()));
+    }
+    if cli.test || cli.stdout || file == "-" {
+        return Ok(None);
+    }
+    let path = Path::new(file);
+    if cli.decompress {
+        match Format::from_path(path) {
+            Some(_) => Ok(Some(path.with_extension(""))),
+            None => Err(Outcome::Warning("unknown suffix -- ignored".into())),
+        }
+    } else {
+        let format = cli.format.unwrap_or(Format::Zstd);
+        if Format::from_path(path) == Some(format) {
+            return Err(Outcome::Warning(format!("already has .{} suffix -- unchanged", format.extension())));
+        }
+        Ok(Some(PathBuf::from(format!("{file}.{}", format.extension()))))
+    }
+}
+
+/// A temporary file next to `target`, removed on drop unless kept.
+struct TempOutput {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl TempOutput {
+    fn create(target: &Path) -> io::Result<(Self, File)> {
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let path = target.with_file_name(format!(".{name}.{}.compressio-tmp", std::process::id()));
+        let file = fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok((TempOutput { path, kept: false }, file))
+    }
+
+    /// The data is on disk, then the name points at it, then the directory entry is on disk.
+    fn commit(mut self, file: File, target: &Path) -> io::Result<()> {
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&self.path, target)?;
+        self.kept = true;
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // best effort: not every platform lets a directory be opened and synced
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempOutput {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Counts the bytes that pass through, for the progress bar.
+struct Counted<T> {
+    inner: T,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A progress bar on stderr when stderr is a terminal (and not `-q`): bytes read, rate,
+/// ratio so far, ETA from the input's size. Hidden otherwise.
+struct Progress {
+    bar: ProgressBar,
+    read: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Progress {
+    fn new(cli: &Cli, file: &str, size: Option<u64>, compressing: bool) -> Self {
+        let visible = !cli.quiet && io::stderr().is_terminal();
+        let bar = match size {
+            Some(n) => ProgressBar::new(n),
+            None => ProgressBar::no_length(),
+        };
+        bar.set_draw_target(if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let template = if size.is_some() {
+            "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg} ETA {eta}"
+        } else {
+            "{prefix} {spinner} {bytes} {bytes_per_sec} {msg}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(display_name(file).to_string());
+        let (read, written) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ticker = visible.then(|| {
+            let (bar, read, written, stop) = (bar.clone(), read.clone(), written.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let (r, w) = (read.load(Ordering::Relaxed), written.load(Ordering::Relaxed));
+                    bar.set_position(r);
+                    let (raw, packed) = if compressing { (r, w) } else { (w, r) };
+                    if packed > 0 {
+                        bar.set_message(format!("ratio {:.2}", raw as f64 / packed as f64));
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        });
+        Progress { bar, read, written, ticker, stop }
+    }
+
+    fn done(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+        self.bar.finish_and_clear();
+    }
+}
+
+fn config(cli: &Cli) -> Config {
+    let mut config = Config::default().level(cli.level.unwrap_or_default());
+    if let Some(n) = cli.threads {
+        config = config.threads(n);
+    }
+    config
+}
+
+fn process(cli: &Cli, file: &str) -> Result<Outcome, AnyError> {
+    let decompressing = cli.decompress || cli.test;
+    let target = match output_path(cli, file) {
+        Ok(t) => t,
+        Err(warning) => return Ok(warning),
+    };
+    let to_stdout = target.is_none() && !cli.test;
+    if to_stdout && !decompressing && io::stdout().is_terminal() && !cli.force {
+        return Err("compressed data not written to a terminal (use --force to force it)".into());
+    }
+    if let Some(path) = &target {
+        if path.exists() && !cli.force {
+            return Err(format!("{} already exists (use --force to overwrite)", path.display()).into());
+        }
+    }
+    let (input, size) = open_input(file)?;
+    let progress = Progress::new(cli, file, size, !decompressing);
+    let input = Counted { inner: input, count: progress.read.clone() };
+    let (temp, sink): (Option<Pending>, Box<dyn Write>) = match &target {
+        Some(path) => {
+            let (temp, f) = TempOutput::create(path)?;
+            let handle = f.try_clone()?;
+            (
+                Some((temp, f, path.clone())),
+                Box::new(Counted { inner: handle, count: progress.written.clone() }),
+            )
+        }
+        None if cli.test => (None, Box::new(io::sink())),
+        None => (None, Box::new(Counted { inner: io::stdout().lock(), count: progress.written.clone() })),
+    };
+    let sink = BufWriter::with_capacity(64 * 1024, sink);
+    let start = Instant::now();
+    let result = if decompressing { decompress(cli, input, sink) } else { compress(cli, input, sink) };
+    progress.done();
+    let (format, bytes_in, bytes_out) = result?; // on error the temporary file is removed
+    if let Some((temp, file, path)) = temp {
+        temp.commit(file, &path)?;
+    }
+    // the input goes only once the output is safely in place
+    if target.is_some() && cli.output.is_none() && !cli.keep && !cli.test && file != "-" {
+        fs::remove_file(file)?;
+    }
+    if cli.verbose {
+        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        let (raw, packed) = if decompressing { (bytes_out, bytes_in) } else { (bytes_in, bytes_out) };
+        eprintln!(
+            "{}: {format}, {packed} compressed / {raw} raw bytes (ratio {:.3}), {:.1} MB/s{}",
+            display_name(file),
+            raw as f64 / packed.max(1) as f64,
+            raw as f64 / secs / 1e6,
+            match (&target, cli.test) {
+                (_, true) => " -- OK".to_string(),
+                (Some(p), _) => format!(" -> {}", p.display()),
+                (None, _) => String::new(),
+            }
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+fn compress(
+    cli: &Cli,
+    mut input: impl Read,
+    sink: BufWriter<Box<dyn Write>>,
+) -> Result<(Format, u64, u64), AnyError> {
+    let format = cli.format.unwrap_or(Format::Zstd);
+    let mut encoder = Encoder::with_config(sink, format, &config(cli))?;
+    io::copy(&mut input, &mut encoder)?;
+    encoder.try_finish()?;
+    let (bytes_in, bytes_out) = (encoder.total_in(), encoder.total_out());
+    finish_sink(encoder.finish()?)?;
+    Ok((format, bytes_in, bytes_out))
+}
+
+fn decompress(
+    cli: &Cli,
+    input: impl Read,
+    mut sink: BufWriter<Box<dyn Write>>,
+) -> Result<(Format, u64, u64), AnyError> {
+    let config = config(cli);
+    let mut decoder = match cli.format {
+        Some(format) => Decoder::with_config(input, format, &config)?,
+        None => Decoder::auto_with_config(input, &config)?,
+    };
+    // io::copy hands back an io::Error; Error::from recovers Corrupt, Truncated, ...
+    io::copy(&mut decoder, &mut sink).map_err(Error::from)?;
+    finish_sink(sink)?;
+    Ok((decoder.format(), decoder.total_in(), decoder.total_out()))
+}
+
+fn finish_sink(sink: BufWriter<Box<dyn Write>>) -> io::Result<()> {
+    let mut inner = sink.into_inner().map_err(|e| e.into_error())?;
+    inner.flush()
+}
+
+/// `--list`: format, sizes and ratio. The uncompressed size is found by decoding: gzip's
+/// ISIZE is modulo 4 GiB and covers only the last member, zstd and lz4 headers may omit the
+/// size or carry several frames, and any header can lie; decoding also checks the data.
+fn list(cli: &Cli, file: &str) -> Result<Outcome, AnyError> {
+    let (input, _) = open_input(file)?;
+    let config = config(cli);
+    let mut decoder = match cli.format {
+        Some(format) => Decoder::with_config(input, format, &config)?,
+        None => Decoder::auto_with_config(input, &config)?,
+    };
+    let raw = io::copy(&mut decoder, &mut io::sink()).map_err(Error::from)?;
+    let packed = decoder.total_in();
+    println!(
+        "{:<8} {:>14} {:>14} {:>7.3}  {}",
+        decoder.format().name(),
+        packed,
+        raw,
+        raw as f64 / packed.max(1) as f64,
+        display_name(file)
+    );
+    Ok(Outcome::Done)
+}
+
+/// `--advise`: a sample of the file through every format at a few levels.
+fn advise(file: &str) -> Result<Outcome, AnyError> {
+    let sample = sample(file)?;
+    println!("{}: sample of {} bytes", display_name(file), sample.len());
+    println!(
+        "{:<8} {:<8} {:>7} {:>12} {:>12} {:>11} {:>11}",
+        "format", "level", "ratio", "compress", "decompress", "mem comp.", "mem decomp."
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    for &format in
+        Format::ALL.iter().filter(|f| f.is_enabled() && **f != Format::Deflate && **f != Format::Zlib)
+    {
+        for level in [Level::Fastest, Level::Default, Level::Best] {
+            let config = Config::default().level(level);
+            let start = Instant::now();
+            let packed = compressio::compress_with(&sample, format, &config)?;
+            let csecs = start.elapsed().as_secs_f64().max(1e-9);
+            let start = Instant::now();
+            let back = compressio::decompress_with(&packed, format, &config)?;
+            let dsecs = start.elapsed().as_secs_f64().max(1e-9);
+            assert_eq!(back.len(), sample.len());
+            let ratio = sample.len() as f64 / packed.len().max(1) as f64;
+            let (cmbs, dmbs) = (sample.len() as f64 / csecs / 1e6, sample.len() as f64 / dsecs / 1e6);
+            let mib = |d| config.memory_estimate(format, d).map_or(0.0, |b| b as f64 / (1 << 20) as f64);
+            println!(
+                "{:<8} {:<8} {ratio:>7.3} {:>7.1} MB/s {:>7.1} MB/s {:>7.1} MiB {:>7.1} MiB",
+                format.name(),
+                level_name(level),
+                cmbs,
+                dmbs,
+                mib(Direction::Compress),
+                mib(Direction::Decompress)
+            );
+            rows.push(Row { format, level, ratio, compress: cmbs });
+        }
+    }
+    let pick = |score: &dyn Fn(&Row) -> f64| {
+        rows.iter()
+            .max_by(|a, b| score(a).total_cmp(&score(b)))
+            .map(|r| format!("{} -l {}", r.format, level_name(r.level)))
+    };
+    let fastest_speed = rows.iter().map(|r| r.compress).fold(0.0, f64::max);
+    println!();
+    println!("fastest:  {}", pick(&|r| r.compress).unwrap_or_default());
+    // the best ratio among what still compresses at a quarter of the fastest speed or more
+    println!(
+        "balanced: {}",
+        pick(&|r| if r.compress >= fastest_speed / 4.0 { r.ratio } else { 0.0 }).unwrap_or_default()
+    );
+    println!("smallest: {}", pick(&|r| r.ratio).unwrap_or_default());
+    Ok(Outcome::Done)
+}
+
+fn level_name(level: Level) -> String {
+    match level {
+        Level::Fastest => "fastest".into(),
+        Level::Fast => "fast".into(),
+        Level::Default => "default".into(),
+        Level::Best => "best".into(),
+        Level::Exact(n) => n.to_string(),
+        _ => "?".into(),
+    }
+}
+
+/// Up to 4 MiB of the file: all of it if smaller, else 16 slices of 256 KiB spread evenly
+/// (reading only those), so that a 1 GiB file is advised on in a few seconds.
+fn sample(file: &str) -> io::Result<Vec<u8>> {
+    const SLICES: u64 = 16;
+    const SLICE: u64 = 256 * 1024;
+    let (mut input, size) = open_input(file)?;
+    match size {
+        Some(size) if size > SLICES * SLICE => {
+            use std::io::{Seek, SeekFrom};
+            let mut f = File::open(file)?;
+            let mut out = Vec::with_capacity((SLICES * SLICE) as usize);
+            for i in 0..SLICES {
+                f.seek(SeekFrom::Start(i * (size - SLICE) / (SLICES - 1)))?;
+                (&mut f).take(SLICE).read_to_end(&mut out)?;
+            }
+            Ok(out)
+        }
+        _ => {
+            let mut out = Vec::new();
+            input.by_ref().take(SLICES * SLICE).read_to_end(&mut out)?;
+            Ok(out)
+        }
+    }
+}
