@@ -30,6 +30,19 @@ pub fn decode(format: Option<Format>, data: &[u8]) {
     let config = Config::default().max_output(MAX_OUTPUT).max_memory(MAX_MEMORY);
     let odd = stream_decode(format, stream, &config.clone().buffer_size(buffer), read);
     let plain = stream_decode(format, stream, &config, 64 * 1024);
+    // liblzma's .lzma (LZMA1) decoder itself reaches different verdicts on some degenerate
+    // streams depending on how the input is chunked: a stream declaring 1 byte whose range
+    // coder bytes may or may not be an end marker is corrupt when fed 1-5 bytes per call and
+    // valid when fed 8 or more (tests/data/regressions/decode_lzma; reproduced with liblzma
+    // alone). Below 8-byte buffers the two runs need not agree for lzma; everything else
+    // (no panic, bounded output, the differential check) still holds.
+    let lzma = format == Some(Format::Lzma) || matches!(&plain, Ok((Format::Lzma, _)));
+    if lzma && buffer < 8 {
+        if let Ok((detected, out)) = plain {
+            differential(detected, stream, &out);
+        }
+        return;
+    }
     match (&odd, &plain) {
         (Ok(a), Ok(b)) => assert!(a == b, "buffer {buffer}/read {read} and 64 KiB decode differently"),
         (Err(a), Err(b)) => {
