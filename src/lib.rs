@@ -46,6 +46,14 @@
 //! Each backend sits behind a cargo feature (`deflate`, `zstd`, `lz4`, `xz`), all on by
 //! default. The levels are mapped onto each backend's scale as described on [`Level`].
 //!
+//! ## Guides
+//!
+//! - [Choosing a format](guide::choosing_a_format)
+//! - [Streaming and memory](guide::streaming_and_memory): buffers, reuse, pools, limits,
+//!   tracking — the ideas behind the design
+//! - [Untrusted input](guide::untrusted_input)
+//! - [Threads](guide::threads)
+//!
 //! ## Errors
 //!
 //! Every failure is an [`Error`]. Inside `Read`/`Write` it travels as an `std::io::Error`
@@ -63,6 +71,18 @@
 
 pub mod alloc;
 mod buf;
+pub mod guide {
+    //! Guides: longer explanations with runnable examples (each is a doctest).
+
+    #[doc = include_str!("../docs/choosing-a-format.md")]
+    pub mod choosing_a_format {}
+    #[doc = include_str!("../docs/streaming-and-memory.md")]
+    pub mod streaming_and_memory {}
+    #[doc = include_str!("../docs/untrusted-input.md")]
+    pub mod untrusted_input {}
+    #[doc = include_str!("../docs/threads.md")]
+    pub mod threads {}
+}
 mod codec;
 mod config;
 mod error;
