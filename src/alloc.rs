@@ -34,6 +34,14 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// A snapshot of allocation counters.
+///
+/// ```
+/// use compressio::alloc::TrackingAllocator;
+///
+/// static ALLOC: TrackingAllocator = TrackingAllocator::new(std::alloc::System);
+/// let stats = ALLOC.stats(); // not installed here, so nothing counted
+/// assert_eq!((stats.current, stats.peak, stats.allocations), (0, 0, 0));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AllocStats {
     /// Bytes currently allocated.
@@ -46,6 +54,11 @@ pub struct AllocStats {
 
 /// A snapshot of one thread's counters. `current` is signed: memory allocated by this thread
 /// and freed by another counts against the thread that freed it.
+///
+/// ```
+/// let stats = compressio::alloc::thread_stats();
+/// assert!(stats.peak >= stats.current);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ThreadStats {
     /// Bytes allocated minus bytes freed by this thread.
@@ -75,6 +88,20 @@ thread_local! {
 /// [`thread_stats`]).
 ///
 /// `realloc` counts as one allocation and changes `current` by the size difference.
+///
+/// ```
+/// use compressio::alloc::TrackingAllocator;
+///
+/// #[global_allocator]
+/// static ALLOC: TrackingAllocator = TrackingAllocator::new(std::alloc::System);
+///
+/// fn main() {
+///     let before = ALLOC.allocations();
+///     let v = vec![0u8; 4096];
+///     assert!(ALLOC.allocations() > before && ALLOC.current() >= 4096);
+///     drop(v);
+/// }
+/// ```
 pub struct TrackingAllocator<A = System> {
     inner: A,
     current: AtomicUsize,
@@ -84,6 +111,11 @@ pub struct TrackingAllocator<A = System> {
 
 impl<A> TrackingAllocator<A> {
     /// Wrap `inner` (usually `std::alloc::System`).
+    ///
+    /// ```
+    /// static ALLOC: compressio::alloc::TrackingAllocator = compressio::alloc::TrackingAllocator::new(std::alloc::System);
+    /// assert_eq!(ALLOC.current(), 0);
+    /// ```
     pub const fn new(inner: A) -> Self {
         TrackingAllocator {
             inner,
@@ -94,6 +126,11 @@ impl<A> TrackingAllocator<A> {
     }
 
     /// The process-wide counters.
+    ///
+    /// ```
+    /// static ALLOC: compressio::alloc::TrackingAllocator = compressio::alloc::TrackingAllocator::new(std::alloc::System);
+    /// assert_eq!(ALLOC.stats().allocations, 0);
+    /// ```
     pub fn stats(&self) -> AllocStats {
         AllocStats {
             current: self.current.load(Ordering::Relaxed),
@@ -103,21 +140,42 @@ impl<A> TrackingAllocator<A> {
     }
 
     /// Bytes currently allocated.
+    ///
+    /// ```
+    /// static ALLOC: compressio::alloc::TrackingAllocator = compressio::alloc::TrackingAllocator::new(std::alloc::System);
+    /// assert_eq!(ALLOC.current(), 0); // install it with #[global_allocator] to count
+    /// ```
     pub fn current(&self) -> usize {
         self.current.load(Ordering::Relaxed)
     }
 
     /// Peak bytes since the start or the last [`reset_peak`](TrackingAllocator::reset_peak).
+    ///
+    /// ```
+    /// static ALLOC: compressio::alloc::TrackingAllocator = compressio::alloc::TrackingAllocator::new(std::alloc::System);
+    /// assert!(ALLOC.peak() >= ALLOC.current());
+    /// ```
     pub fn peak(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
     }
 
     /// Allocations so far.
+    ///
+    /// ```
+    /// static ALLOC: compressio::alloc::TrackingAllocator = compressio::alloc::TrackingAllocator::new(std::alloc::System);
+    /// assert_eq!(ALLOC.allocations(), 0);
+    /// ```
     pub fn allocations(&self) -> u64 {
         self.allocations.load(Ordering::Relaxed)
     }
 
     /// Start a new peak measurement from the current level.
+    ///
+    /// ```
+    /// static ALLOC: compressio::alloc::TrackingAllocator = compressio::alloc::TrackingAllocator::new(std::alloc::System);
+    /// ALLOC.reset_peak(); // the peak starts again from the current bytes
+    /// assert_eq!(ALLOC.peak(), ALLOC.current());
+    /// ```
     pub fn reset_peak(&self) {
         self.peak.store(self.current.load(Ordering::Relaxed), Ordering::Relaxed);
     }
@@ -143,6 +201,18 @@ impl<A> TrackingAllocator<A> {
 }
 
 /// This thread's counters (for whichever `TrackingAllocator` is the global allocator).
+///
+/// ```
+/// use compressio::alloc::{reset_thread_peak, thread_stats};
+///
+/// reset_thread_peak();
+/// let start = thread_stats();
+/// let _packed = compressio::compress(&[1u8; 100_000], compressio::Format::Gzip)?;
+/// let end = thread_stats();
+/// // counted only when a TrackingAllocator is the global allocator; never negative growth here
+/// assert!(end.peak >= start.current);
+/// # Ok::<(), compressio::Error>(())
+/// ```
 pub fn thread_stats() -> ThreadStats {
     THREAD
         .try_with(|t| ThreadStats {
@@ -154,6 +224,12 @@ pub fn thread_stats() -> ThreadStats {
 }
 
 /// Start a new per-thread peak measurement from this thread's current level.
+///
+/// ```
+/// compressio::alloc::reset_thread_peak();
+/// let s = compressio::alloc::thread_stats();
+/// assert_eq!(s.peak, s.current);
+/// ```
 pub fn reset_thread_peak() {
     let _ = THREAD.try_with(|t| t.peak.set(t.current.get()));
 }

@@ -10,6 +10,10 @@ use std::str::FromStr;
 use crate::{BufferPool, Error, Format, Result};
 
 /// Default size of an adapter's internal buffer: 64 KiB.
+///
+/// ```
+/// assert_eq!(compressio::DEFAULT_BUFFER_SIZE, 64 * 1024);
+/// ```
 pub const DEFAULT_BUFFER_SIZE: usize = 64 * 1024;
 
 /// Default [`Config::max_memory`] for decoders: 256 MiB.
@@ -19,6 +23,10 @@ pub const DEFAULT_BUFFER_SIZE: usize = 64 * 1024;
 /// 8 MiB), xz/lzma dictionaries up to preset 9's 64 MiB and beyond, and any lz4 block size.
 /// A hostile header asking for more fails with [`Error::LimitExceeded`] before anything is
 /// allocated.
+///
+/// ```
+/// assert_eq!(compressio::DEFAULT_MAX_MEMORY, 256 << 20);
+/// ```
 pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
 
 /// Largest accepted `buffer_size`: 1 GiB.
@@ -146,6 +154,16 @@ pub struct Config {
 
 impl Config {
     /// Compression level (encoders). Default [`Level::Default`].
+    ///
+    /// ```
+    /// use compressio::{compress_with, Config, Format, Level};
+    ///
+    /// let data = b"compressible, compressible, compressible".repeat(100);
+    /// let fast = compress_with(&data, Format::Zstd, &Config::default().level(Level::Fastest))?;
+    /// let best = compress_with(&data, Format::Zstd, &Config::default().level(Level::Exact(19)))?;
+    /// assert!(best.len() <= fast.len());
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn level(mut self, level: Level) -> Self {
         self.level = level;
         self
@@ -155,6 +173,16 @@ impl Config {
     /// for the inner writer; decoders: compressed input read ahead). Default 64 KiB; must be
     /// between 1 byte and 1 GiB. [`Decoder::auto`](crate::Decoder::auto) uses at least 32
     /// bytes, the look-ahead format detection needs.
+    ///
+    /// ```
+    /// use compressio::{compress_with, decompress_with, Config, Format};
+    ///
+    /// let config = Config::default().buffer_size(4096); // a small footprint
+    /// let packed = compress_with(b"hello", Format::Gzip, &config)?;
+    /// assert_eq!(decompress_with(&packed, Format::Gzip, &config)?, b"hello");
+    /// assert!(Config::default().buffer_size(0).memory_estimate(Format::Gzip, compressio::Direction::Compress).is_err());
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn buffer_size(mut self, bytes: usize) -> Self {
         self.buffer_size = Some(bytes);
         self
@@ -165,6 +193,15 @@ impl Config {
     /// in the reference CLIs), xz's integrity check (CRC64 when on, the default; none when
     /// off). gzip, zlib always carry their checksum; deflate and lzma have none. Decoders
     /// always verify every checksum present.
+    ///
+    /// ```
+    /// use compressio::{compress_with, Config, Format};
+    ///
+    /// let with = compress_with(b"data", Format::Zstd, &Config::default())?;
+    /// let without = compress_with(b"data", Format::Zstd, &Config::default().checksum(false))?;
+    /// assert_eq!(with.len(), without.len() + 4); // zstd's 4-byte content checksum
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn checksum(mut self, on: bool) -> Self {
         self.checksum = Some(on);
         self
@@ -173,6 +210,15 @@ impl Config {
     /// Decoders: fail with [`Error::LimitExceeded`] instead of producing more than `bytes` of
     /// output in total. The limit is checked before the excess is handed out: a caller never
     /// receives more than `bytes`. Default: no limit.
+    ///
+    /// ```
+    /// use compressio::{compress, decompress_with, Config, Error, Format};
+    ///
+    /// let bomb = compress(&vec![0u8; 10 << 20], Format::Zstd)?; // 10 MiB of zeros in a few hundred bytes
+    /// let result = decompress_with(&bomb, Format::Zstd, &Config::default().max_output(1 << 20));
+    /// assert!(matches!(result, Err(Error::LimitExceeded { limit }) if limit == 1 << 20));
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn max_output(mut self, bytes: u64) -> Self {
         self.max_output = Some(bytes);
         self
@@ -182,6 +228,17 @@ impl Config {
     /// against the stream's headers *before* allocating (zstd window, xz/lzma dictionary,
     /// lz4 block size). Exceeding it is [`Error::LimitExceeded`]. Default
     /// [`DEFAULT_MAX_MEMORY`] (256 MiB).
+    ///
+    /// ```
+    /// use compressio::{compress_with, decompress_with, Config, Error, Format, Level};
+    ///
+    /// // preset 9 writes an xz stream with a 64 MiB dictionary...
+    /// let packed = compress_with(b"small input", Format::Xz, &Config::default().level(Level::Best))?;
+    /// // ...which a decoder limited to 16 MiB refuses before allocating it
+    /// let result = decompress_with(&packed, Format::Xz, &Config::default().max_memory(16 << 20));
+    /// assert!(matches!(result, Err(Error::LimitExceeded { .. })));
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn max_memory(mut self, bytes: u64) -> Self {
         self.max_memory = Some(bytes);
         self
@@ -190,6 +247,19 @@ impl Config {
     /// Decoders: stop after the first member/frame/stream instead of decoding concatenated
     /// ones; [`Decoder::into_parts`](crate::Decoder::into_parts) then returns every byte after
     /// it. Default `false` (concatenations decode as one stream, like the reference CLIs).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Config, Decoder, Format};
+    ///
+    /// let mut two = compress(b"first", Format::Gzip)?;
+    /// two.extend(compress(b"second", Format::Gzip)?);
+    /// let mut decoder = Decoder::with_config(&two[..], Format::Gzip, &Config::default().single_stream(true))?;
+    /// let mut first = Vec::new();
+    /// decoder.read_to_end(&mut first)?;
+    /// assert_eq!(first, b"first");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn single_stream(mut self, on: bool) -> Self {
         self.single_stream = on;
         self
@@ -212,6 +282,16 @@ impl Config {
     /// [`memory_estimate`](Config::memory_estimate) says what a setting costs; the README's
     /// "Memory" section has the measured footprint of every format and level. Values outside
     /// 1..=9 are [`Error::InvalidConfig`].
+    ///
+    /// ```
+    /// use compressio::{Config, Direction, Format};
+    ///
+    /// let lean = Config::default().memory_level(1).memory_estimate(Format::Zstd, Direction::Compress)?;
+    /// let full = Config::default().memory_estimate(Format::Zstd, Direction::Compress)?;
+    /// assert!(lean < full);
+    /// assert!(compressio::compress_with(b"x", Format::Zstd, &Config::default().memory_level(10)).is_err());
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn memory_level(mut self, level: u8) -> Self {
         self.memory_level = Some(level);
         self
@@ -233,6 +313,17 @@ impl Config {
     /// blocks are in flight (see [`memory_estimate`](Config::memory_estimate)). `flush` still
     /// makes everything written so far decodable. For decoders, `threads(n)` with `n > 1` uses
     /// liblzma's multithreaded decoder for multi-block .xz; other formats decode sequentially.
+    ///
+    /// ```
+    /// use compressio::{compress_with, decompress, Config, Format};
+    ///
+    /// let data = b"many blocks of data, compressed in parallel ".repeat(50_000);
+    /// let two = compress_with(&data, Format::Gzip, &Config::default().threads(2))?;
+    /// let four = compress_with(&data, Format::Gzip, &Config::default().threads(4))?;
+    /// assert_eq!(two, four); // deterministic
+    /// assert_eq!(decompress(&two, Format::Gzip)?, data);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n);
         self
@@ -240,6 +331,18 @@ impl Config {
 
     /// Take the adapter's buffer from `pool` and give it back when the adapter is dropped
     /// (see [`BufferPool`]).
+    ///
+    /// ```
+    /// use compressio::{compress_with, BufferPool, Config, Format};
+    ///
+    /// let pool = BufferPool::new(4);
+    /// let config = Config::default().pool(&pool);
+    /// for _ in 0..10 {
+    ///     compress_with(b"a message", Format::Lz4, &config)?; // the buffer goes back each time
+    /// }
+    /// assert!(pool.idle() >= 1);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn pool(mut self, pool: &BufferPool) -> Self {
         self.pool = Some(pool.clone());
         self
@@ -272,16 +375,42 @@ impl Config {
     }
 
     /// Preset: [`Level::Fastest`].
+    ///
+    /// ```
+    /// use compressio::{compress_with, Config, Format};
+    ///
+    /// let packed = compress_with(b"speed first", Format::Zstd, &Config::fastest())?;
+    /// assert_eq!(compressio::decompress(&packed, Format::Zstd)?, b"speed first");
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn fastest() -> Self {
         Config::default().level(Level::Fastest)
     }
 
     /// Preset: [`Level::Default`], the backends' own balance of speed and ratio.
+    ///
+    /// ```
+    /// use compressio::{Config, Format, Level};
+    ///
+    /// assert_eq!(Config::balanced().memory_estimate(Format::Gzip, compressio::Direction::Compress)?,
+    ///            Config::default().level(Level::Default).memory_estimate(Format::Gzip, compressio::Direction::Compress)?);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn balanced() -> Self {
         Config::default().level(Level::Default)
     }
 
     /// Preset: [`Level::Best`].
+    ///
+    /// ```
+    /// use compressio::{compress_with, Config, Format};
+    ///
+    /// let data = b"ratio first, ratio first, ratio first".repeat(1000);
+    /// let small = compress_with(&data, Format::Xz, &Config::smallest())?;
+    /// let fast = compress_with(&data, Format::Xz, &Config::fastest())?;
+    /// assert!(small.len() <= fast.len());
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn smallest() -> Self {
         Config::default().level(Level::Best)
     }
@@ -290,6 +419,16 @@ impl Config {
     /// backend has: zstd 1, xz preset 0, deflate 1), an 8 KiB buffer, and decoders that
     /// refuse streams needing more than 16 MiB of codec memory (xz up to preset 6, zstd
     /// windows up to 8 MiB).
+    ///
+    /// ```
+    /// use compressio::{Config, Direction, Format};
+    ///
+    /// for &format in Format::ALL.iter().filter(|f| f.is_enabled()) {
+    ///     let bytes = Config::low_memory().memory_estimate(format, Direction::Decompress)?;
+    ///     assert!(bytes < 16 << 20, "{format}: {bytes}");
+    /// }
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn low_memory() -> Self {
         Config::default().level(Level::Fastest).buffer_size(8 * 1024).max_memory(16 * 1024 * 1024)
     }
@@ -332,6 +471,15 @@ impl Config {
 }
 
 /// Which way an adapter works.
+///
+/// ```
+/// use compressio::{Config, Direction, Format};
+///
+/// let encoder = Config::default().memory_estimate(Format::Zstd, Direction::Compress)?;
+/// let decoder = Config::default().memory_estimate(Format::Zstd, Direction::Decompress)?;
+/// assert!(decoder < encoder);
+/// # Ok::<(), compressio::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// An [`Encoder`](crate::Encoder).

@@ -71,6 +71,15 @@ pub enum Error {
 }
 
 /// `std::result::Result` with this crate's [`Error`].
+///
+/// ```
+/// fn roundtrip(data: &[u8]) -> compressio::Result<Vec<u8>> {
+///     let packed = compressio::compress(data, compressio::Format::Lz4)?;
+///     compressio::decompress(&packed, compressio::Format::Lz4)
+/// }
+/// assert_eq!(roundtrip(b"abc")?, b"abc");
+/// # Ok::<(), compressio::Error>(())
+/// ```
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
@@ -83,6 +92,13 @@ impl Error {
     }
 
     /// The `io::ErrorKind` this error travels as.
+    ///
+    /// ```
+    /// use compressio::{Error, Format};
+    ///
+    /// assert_eq!(Error::Truncated { format: Format::Gzip }.io_kind(), std::io::ErrorKind::UnexpectedEof);
+    /// assert_eq!(Error::Corrupt { format: Format::Zstd, detail: "bad block".into() }.io_kind(), std::io::ErrorKind::InvalidData);
+    /// ```
     pub fn io_kind(&self) -> io::ErrorKind {
         match self {
             Error::Io(e) => e.kind(),

@@ -229,6 +229,13 @@ pub(crate) fn partial_magic(prefix: &[u8]) -> Option<Format> {
 
 impl Format {
     /// Every format, in declaration order.
+    ///
+    /// ```
+    /// use compressio::Format;
+    ///
+    /// assert_eq!(Format::ALL.len(), 7);
+    /// assert!(Format::ALL.contains(&Format::Lzma));
+    /// ```
     pub const ALL: &'static [Format] =
         &[Format::Gzip, Format::Zlib, Format::Deflate, Format::Zstd, Format::Lz4, Format::Xz, Format::Lzma];
 
@@ -285,6 +292,13 @@ impl Format {
     }
 
     /// The usual file extension, without the dot.
+    ///
+    /// ```
+    /// use compressio::Format;
+    ///
+    /// assert_eq!(Format::Zstd.extension(), "zst");
+    /// assert_eq!(Format::from_path(format!("data.{}", Format::Gzip.extension())), Some(Format::Gzip));
+    /// ```
     pub fn extension(self) -> &'static str {
         match self {
             Format::Gzip => "gz",
@@ -298,6 +312,13 @@ impl Format {
     }
 
     /// The canonical lowercase name, as printed by `Display`.
+    ///
+    /// ```
+    /// use compressio::Format;
+    ///
+    /// assert_eq!(Format::Gzip.name(), "gzip");
+    /// assert_eq!(Format::Xz.to_string(), "xz");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Format::Gzip => "gzip",
@@ -311,6 +332,13 @@ impl Format {
     }
 
     /// Whether this build was compiled with the cargo feature that implements the format.
+    ///
+    /// ```
+    /// use compressio::Format;
+    ///
+    /// // with the default features every backend is compiled in
+    /// assert!(Format::ALL.iter().all(|f| f.is_enabled()));
+    /// ```
     pub fn is_enabled(self) -> bool {
         match self {
             Format::Gzip | Format::Zlib | Format::Deflate => cfg!(feature = "deflate"),

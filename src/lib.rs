@@ -117,6 +117,14 @@ pub fn compress(data: &[u8], format: Format) -> Result<Vec<u8>> {
 /// The output grows in steps of the adapter's buffer size (at least 64 KiB), never by
 /// doubling, so the peak heap is the output plus the codec and O(buffer) — there is no
 /// second copy of the output.
+///
+/// ```
+/// use compressio::{compress_with, decompress, Config, Format, Level};
+///
+/// let packed = compress_with(b"one shot", Format::Xz, &Config::default().level(Level::Fastest))?;
+/// assert_eq!(decompress(&packed, Format::Xz)?, b"one shot");
+/// # Ok::<(), compressio::Error>(())
+/// ```
 pub fn compress_with(data: &[u8], format: Format, config: &Config) -> Result<Vec<u8>> {
     let step = growth_step(config, format, Direction::Compress)?;
     let mut encoder = Encoder::with_config(ExactVec { data: Vec::new(), step }, format, config)?;
@@ -142,6 +150,15 @@ pub fn decompress(data: &[u8], format: Format) -> Result<Vec<u8>> {
 /// Decompress all of `data` with `config`: a [`Decoder`] over the slice. The output `Vec`
 /// grows with what is actually produced (never from a size the input claims), in steps of
 /// the buffer size (at least 64 KiB), and [`Config::max_output`] caps it.
+///
+/// ```
+/// use compressio::{compress, decompress_with, Config, Error, Format};
+///
+/// let packed = compress(&[0u8; 100_000], Format::Zstd)?;
+/// let config = Config::default().max_output(1000);
+/// assert!(matches!(decompress_with(&packed, Format::Zstd, &config), Err(Error::LimitExceeded { .. })));
+/// # Ok::<(), compressio::Error>(())
+/// ```
 pub fn decompress_with(data: &[u8], format: Format, config: &Config) -> Result<Vec<u8>> {
     let step = growth_step(config, format, Direction::Decompress)?;
     read_all(Decoder::with_config(data, format, config)?, step)

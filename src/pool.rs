@@ -17,6 +17,18 @@ use bytes::BytesMut;
 use crate::codec::{AnyCodec, CodecKey};
 
 /// How a pool has been used so far.
+///
+/// ```
+/// use compressio::{compress_with, BufferPool, Config, Format};
+///
+/// let pool = BufferPool::new(2);
+/// let config = Config::default().pool(&pool);
+/// compress_with(b"one", Format::Gzip, &config)?;
+/// compress_with(b"two", Format::Gzip, &config)?;
+/// let stats = pool.stats();
+/// assert!(stats.reused >= 1 && stats.allocated >= 1);
+/// # Ok::<(), compressio::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Buffers handed out from the pool's stock.
@@ -52,6 +64,19 @@ pub struct PoolStats {
 /// assert_eq!((stats.allocated, stats.reused), (1, 2));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// ```
+/// use std::io::Write;
+/// use compressio::{BufferPool, Config, Encoder, Format};
+///
+/// let pool = BufferPool::new(16); // shared by every thread that clones the handle
+/// let config = Config::default().pool(&pool);
+/// let mut encoder = Encoder::with_config(Vec::new(), Format::Zstd, &config)?;
+/// encoder.write_all(b"pooled")?;
+/// encoder.finish()?; // buffer and zstd context return to the pool
+/// assert_eq!(pool.idle(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct BufferPool {
     shared: Arc<Shared>,
@@ -69,6 +94,11 @@ struct Shared {
 
 impl BufferPool {
     /// A pool keeping at most `capacity` idle buffers.
+    ///
+    /// ```
+    /// let pool = compressio::BufferPool::new(8);
+    /// assert_eq!((pool.capacity(), pool.idle()), (8, 0));
+    /// ```
     pub fn new(capacity: usize) -> Self {
         BufferPool {
             shared: Arc::new(Shared {
@@ -84,32 +114,78 @@ impl BufferPool {
     }
 
     /// The most idle buffers this pool keeps.
+    ///
+    /// ```
+    /// assert_eq!(compressio::BufferPool::new(3).capacity(), 3);
+    /// ```
     pub fn capacity(&self) -> usize {
         self.shared.capacity
     }
 
     /// Idle buffers in the pool now.
+    ///
+    /// ```
+    /// use compressio::{compress_with, BufferPool, Config, Format};
+    ///
+    /// let pool = BufferPool::new(4);
+    /// compress_with(b"x", Format::Lz4, &Config::default().pool(&pool))?;
+    /// assert_eq!(pool.idle(), 1);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn idle(&self) -> usize {
         self.lock().len()
     }
 
     /// Bytes held by idle buffers now.
+    ///
+    /// ```
+    /// use compressio::{compress_with, BufferPool, Config, Format};
+    ///
+    /// let pool = BufferPool::new(4);
+    /// compress_with(b"x", Format::Lz4, &Config::default().pool(&pool).buffer_size(8192))?;
+    /// assert!(pool.idle_bytes() >= 8192);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn idle_bytes(&self) -> usize {
         self.lock().iter().map(BytesMut::capacity).sum()
     }
 
     /// Idle codec contexts in the pool now.
+    ///
+    /// ```
+    /// use compressio::{compress_with, BufferPool, Config, Format};
+    ///
+    /// let pool = BufferPool::new(4);
+    /// compress_with(b"x", Format::Zstd, &Config::default().pool(&pool))?;
+    /// assert_eq!(pool.idle_codecs(), 1); // the zstd context, ready for the next message
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn idle_codecs(&self) -> usize {
         self.lock_codecs().len()
     }
 
     /// Free every idle buffer and codec context.
+    ///
+    /// ```
+    /// use compressio::{compress_with, BufferPool, Config, Format};
+    ///
+    /// let pool = BufferPool::new(4);
+    /// compress_with(b"x", Format::Zstd, &Config::default().pool(&pool))?;
+    /// pool.clear(); // free what it holds, e.g. after a burst
+    /// assert_eq!((pool.idle(), pool.idle_codecs()), (0, 0));
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn clear(&self) {
         self.lock().clear();
         self.lock_codecs().clear();
     }
 
     /// Usage counters.
+    ///
+    /// ```
+    /// let pool = compressio::BufferPool::new(4);
+    /// assert_eq!(pool.stats().allocated, 0);
+    /// ```
     pub fn stats(&self) -> PoolStats {
         let s = &self.shared;
         PoolStats {

@@ -20,6 +20,10 @@ use crate::{Config, Error, Format, Result};
 /// skippable frame header (8) followed by a magic number.
 const MIN_AUTO_BUFFER: usize = 32;
 /// `Decoder::auto` skips at most this many bytes of leading skippable frames before giving up.
+///
+/// ```
+/// assert_eq!(compressio::MAX_SKIPPABLE_PREFIX, 1 << 20);
+/// ```
 pub const MAX_SKIPPABLE_PREFIX: u64 = 1 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,11 +82,34 @@ pub struct Decoder<R: Read> {
 
 impl<R: Read> Decoder<R> {
     /// A decoder for `format` with the default [`Config`].
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Decoder, Format};
+    ///
+    /// let packed = compress(b"hello", Format::Zstd)?;
+    /// let mut text = String::new();
+    /// Decoder::new(&packed[..], Format::Zstd)?.read_to_string(&mut text)?;
+    /// assert_eq!(text, "hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(inner: R, format: Format) -> Result<Self> {
         Self::with_config(inner, format, &Config::default())
     }
 
     /// A decoder for `format` with `config` (validated here).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Config, Decoder, Format};
+    ///
+    /// let packed = compress(b"hello", Format::Xz)?;
+    /// let config = Config::default().max_output(1 << 20).buffer_size(8192);
+    /// let mut out = Vec::new();
+    /// Decoder::with_config(&packed[..], Format::Xz, &config)?.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Decompress)?;
         let buf = Buffer::new(settings.buffer_size, settings.pool.as_ref());
@@ -94,6 +121,21 @@ impl<R: Read> Decoder<R> {
     ///
     /// Fails with [`Error::UnknownFormat`] when no format is recognised (raw deflate never
     /// is), and with [`Error::Truncated`] when the input ends inside a magic number.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Decoder, Format};
+    ///
+    /// for format in [Format::Gzip, Format::Zstd, Format::Lz4, Format::Xz] {
+    ///     let packed = compress(b"which format?", format)?;
+    ///     let mut decoder = Decoder::auto(&packed[..])?;
+    ///     assert_eq!(decoder.format(), format);
+    ///     let mut out = Vec::new();
+    ///     decoder.read_to_end(&mut out)?;
+    ///     assert_eq!(out, b"which format?");
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn auto(inner: R) -> Result<Self> {
         Self::auto_with_config(inner, &Config::default())
     }
@@ -101,6 +143,19 @@ impl<R: Read> Decoder<R> {
     /// [`auto`](Decoder::auto) with `config`. Leading skippable frames (at most
     /// [`MAX_SKIPPABLE_PREFIX`] bytes of them) are skipped to find the format behind them;
     /// input consisting only of skippable frames is an empty zstd stream.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Config, Decoder, Format};
+    ///
+    /// let packed = compress(b"untrusted", Format::Gzip)?;
+    /// let config = Config::low_memory().max_output(1 << 20);
+    /// let mut out = Vec::new();
+    /// Decoder::auto_with_config(&packed[..], &config)?.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"untrusted");
+    /// assert!(Decoder::auto_with_config(&b"not compressed"[..], &config).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn auto_with_config(mut inner: R, config: &Config) -> Result<Self> {
         // any enabled format validates the format-independent parts of the config
         let probe = Format::ALL.iter().copied().find(|f| f.is_enabled()).unwrap_or(Format::Zstd);
@@ -132,22 +187,64 @@ impl<R: Read> Decoder<R> {
     }
 
     /// The format being decoded.
+    ///
+    /// ```
+    /// use compressio::{compress, Decoder, Format};
+    ///
+    /// let packed = compress(b"x", Format::Lz4)?;
+    /// assert_eq!(Decoder::auto(&packed[..])?.format(), Format::Lz4);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn format(&self) -> Format {
         self.format
     }
 
     /// The inner reader.
+    ///
+    /// ```
+    /// use std::io::{Cursor, Read};
+    /// use compressio::{compress, Decoder, Format};
+    ///
+    /// let packed = compress(b"x", Format::Gzip)?;
+    /// let mut decoder = Decoder::new(Cursor::new(packed), Format::Gzip)?;
+    /// decoder.read_to_end(&mut Vec::new())?;
+    /// assert_eq!(decoder.get_ref().position(), decoder.get_ref().get_ref().len() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_ref(&self) -> &R {
         &self.inner
     }
 
     /// The inner reader. Reading from it directly skips over compressed bytes.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use compressio::{compress, Decoder, Format};
+    ///
+    /// let packed = compress(b"x", Format::Gzip)?;
+    /// let mut decoder = Decoder::new(Cursor::new(packed), Format::Gzip)?;
+    /// // reading from the inner reader directly would take bytes away from the decoder
+    /// assert_eq!(decoder.get_mut().position(), 0);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner
     }
 
     /// The inner reader; compressed bytes already read ahead into the buffer are lost (see
     /// [`into_parts`](Decoder::into_parts)).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Decoder, Format};
+    ///
+    /// let packed = compress(b"x", Format::Zstd)?;
+    /// let mut decoder = Decoder::new(&packed[..], Format::Zstd)?;
+    /// decoder.read_to_end(&mut Vec::new())?;
+    /// let rest: &[u8] = decoder.into_inner();
+    /// assert!(rest.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_inner(self) -> R {
         self.inner
     }
@@ -208,11 +305,33 @@ impl<R: Read> Decoder<R> {
     }
 
     /// Compressed bytes consumed by the decoder so far (not counting read-ahead).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Decoder, Format};
+    ///
+    /// let packed = compress(&[7u8; 10_000], Format::Gzip)?;
+    /// let mut decoder = Decoder::new(&packed[..], Format::Gzip)?;
+    /// decoder.read_to_end(&mut Vec::new())?;
+    /// assert_eq!(decoder.total_in(), packed.len() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn total_in(&self) -> u64 {
         self.total_in
     }
 
     /// Decompressed bytes returned so far.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{compress, Decoder, Format};
+    ///
+    /// let packed = compress(&[7u8; 10_000], Format::Gzip)?;
+    /// let mut decoder = Decoder::new(&packed[..], Format::Gzip)?;
+    /// decoder.read_to_end(&mut Vec::new())?;
+    /// assert_eq!(decoder.total_out(), 10_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn total_out(&self) -> u64 {
         self.total_out
     }

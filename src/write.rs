@@ -72,12 +72,34 @@ pub struct Encoder<W: Write> {
 
 impl<W: Write> Encoder<W> {
     /// An encoder with the default [`Config`].
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{Encoder, Format};
+    ///
+    /// let mut encoder = Encoder::new(Vec::new(), Format::Gzip)?;
+    /// encoder.write_all(b"hello")?;
+    /// let gz = encoder.finish()?;
+    /// assert_eq!(&gz[..2], &[0x1f, 0x8b]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(inner: W, format: Format) -> Result<Self> {
         Self::with_config(inner, format, &Config::default())
     }
 
     /// An encoder with `config` (validated here: an invalid level or buffer size is
     /// [`Error::InvalidConfig`](crate::Error::InvalidConfig)).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{Config, Encoder, Format, Level};
+    ///
+    /// let config = Config::default().level(Level::Best).buffer_size(16 * 1024);
+    /// let mut encoder = Encoder::with_config(Vec::new(), Format::Xz, &config)?;
+    /// encoder.write_all(b"hello")?;
+    /// assert_eq!(compressio::decompress(&encoder.finish()?, Format::Xz)?, b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_config(inner: W, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Compress)?;
         let codec = codec::encoder(format, &settings)?;
@@ -94,28 +116,78 @@ impl<W: Write> Encoder<W> {
     }
 
     /// The format being written.
+    ///
+    /// ```
+    /// use compressio::{Encoder, Format};
+    ///
+    /// let encoder = Encoder::new(Vec::new(), Format::Lz4)?;
+    /// assert_eq!(encoder.format(), Format::Lz4);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
     pub fn format(&self) -> Format {
         self.format
     }
 
     /// The inner writer.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{Encoder, Format};
+    ///
+    /// let mut encoder = Encoder::new(Vec::new(), Format::Zstd)?;
+    /// encoder.write_all(b"data")?;
+    /// encoder.flush()?;
+    /// assert!(!encoder.get_ref().is_empty()); // the flushed part is in the Vec already
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_ref(&self) -> &W {
         &self.inner
     }
 
     /// The inner writer. Writing to it directly corrupts the stream unless you know what you
     /// are doing (e.g. between a `finish` and the next stream).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{Encoder, Format};
+    ///
+    /// let mut encoder = Encoder::new(Vec::new(), Format::Zstd)?;
+    /// encoder.write_all(b"data")?;
+    /// encoder.get_mut().reserve(1 << 20); // the writer is yours to use, but writing to it corrupts the stream
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.inner
     }
 
     /// Uncompressed bytes accepted so far.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{Encoder, Format};
+    ///
+    /// let mut encoder = Encoder::new(Vec::new(), Format::Gzip)?;
+    /// encoder.write_all(&[b'a'; 1000])?;
+    /// assert_eq!(encoder.total_in(), 1000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn total_in(&self) -> u64 {
         self.total_in
     }
 
     /// Compressed bytes produced so far (some may still be in the buffer until the next
     /// `flush` or `finish`).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{Encoder, Format};
+    ///
+    /// let mut encoder = Encoder::new(Vec::new(), Format::Gzip)?;
+    /// encoder.write_all(&[b'a'; 1000])?;
+    /// encoder.try_finish()?;
+    /// assert_eq!(encoder.total_out(), encoder.get_ref().len() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn total_out(&self) -> u64 {
         self.total_out
     }
@@ -124,6 +196,17 @@ impl<W: Write> Encoder<W> {
     ///
     /// On error (e.g. `WouldBlock` from the inner writer) it can be called again and continues;
     /// once it has succeeded, further calls do nothing.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{Encoder, Format};
+    ///
+    /// let mut encoder = Encoder::new(Vec::new(), Format::Zstd)?;
+    /// encoder.write_all(b"the end")?;
+    /// encoder.try_finish()?; // the stream is complete; the encoder (and its writer) stay here
+    /// assert_eq!(compressio::decompress(encoder.get_ref(), Format::Zstd)?, b"the end");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn try_finish(&mut self) -> io::Result<()> {
         while self.state != State::Finished {
             self.state = State::Finishing;
@@ -136,6 +219,17 @@ impl<W: Write> Encoder<W> {
     }
 
     /// [`try_finish`](Encoder::try_finish), then hand back the inner writer.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{Encoder, Format};
+    ///
+    /// let mut encoder = Encoder::new(Vec::new(), Format::Lz4)?;
+    /// encoder.write_all(b"the end")?;
+    /// let lz4 = encoder.finish()?; // errors here are real: report them
+    /// assert_eq!(compressio::decompress(&lz4, Format::Lz4)?, b"the end");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(mut self) -> io::Result<W> {
         self.try_finish()?;
         Ok(self.inner)
@@ -143,6 +237,17 @@ impl<W: Write> Encoder<W> {
 
     /// The inner writer, abandoning the stream: nothing more is written, and buffered output
     /// is discarded. Use [`finish`](Encoder::finish) to complete the stream.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use compressio::{Encoder, Format};
+    ///
+    /// let mut encoder = Encoder::new(Vec::new(), Format::Gzip)?;
+    /// encoder.write_all(b"abandoned")?;
+    /// let partial = encoder.into_inner(); // no end of stream: not a complete gzip member
+    /// assert!(compressio::decompress(&partial, Format::Gzip).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_inner(self) -> W {
         self.inner
     }
