@@ -22,7 +22,7 @@ use std::time::Duration;
 use compressio::{Config, Decoder, Encoder, Format, Level};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
-#[path = "backends.rs"]
+#[path = "support/backends.rs"]
 mod backends;
 use backends::{backend, drain, feed};
 

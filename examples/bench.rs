@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use compressio::{Config, Decoder, Encoder, Format, Level};
 
-#[path = "../benches/backends.rs"]
+#[path = "../benches/support/backends.rs"]
 mod backends;
 use backends::{backend, backend_level, drain, feed, Impl};
 

@@ -1,6 +1,7 @@
 //! The backend crates' own streaming adapters, configured as compressio configures them:
 //! the baseline that `examples/bench.rs` and `benches/throughput.rs` measure us against.
-//! (Included by both with `#[path]`.)
+//! (Included by both with `#[path]`; in a subdirectory so that cargo does not take it for a
+//! benchmark of its own.)
 
 #![allow(dead_code)]
 
