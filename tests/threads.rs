@@ -279,8 +279,14 @@ fn threaded_memory_is_bounded_and_independent_of_the_stream_length() {
                 estimate as f64 / MIB as f64
             );
             // how many of the bounded slots are ever used at once depends on scheduling, so
-            // the longer stream may reach a little further into the bound, never past it
-            assert!(long <= short + short / 5, "{format} threads({threads}): {short} → {long}");
+            // the longer stream may reach a little further into the bound, never past it (the
+            // estimate check below). Our engine's slots are few and large: within 20 %. libzstd
+            // allocates job buffers as its workers need them, and with more workers than cores
+            // how many ever run at once varies from run to run (22.6 vs 27.8 MiB seen for 4
+            // workers on 2 cores), so for zstd the bound is the estimate alone.
+            if format != Format::Zstd {
+                assert!(long <= short + short / 5, "{format} threads({threads}): {short} → {long}");
+            }
             assert!(
                 long.max(short) <= estimate + estimate / 4,
                 "{format} threads({threads}): peak {long} > estimate {estimate} + 25 %"
