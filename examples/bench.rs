@@ -8,7 +8,8 @@
 //!
 //! `--threads` adds `Config::threads(n)` runs of our encoder (and, for n > 1, the
 //! multithreaded CLIs: `pigz -pN`, `zstd -TN`, `xz -TN`); `--svg` draws ratio against
-//! compression speed for every implementation (plotters' SVG backend).
+//! compression speed for every implementation (plotters' SVG backend); `--per-file` also
+//! prints each file's own figures (lines starting with `file`).
 //!
 //! Method (the same as `shared/corpus/BASELINE.md`): each file is read into memory first; a
 //! compressor gets 64 KiB `write_all`s into a pre-faulted `Vec`; a decompressor is read into a
@@ -35,6 +36,7 @@ struct Args {
     cli: bool,
     threads: Vec<usize>,
     svg: Option<PathBuf>,
+    per_file: bool,
     files: Vec<PathBuf>,
 }
 
@@ -46,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
         cli: true,
         threads: Vec::new(),
         svg: None,
+        per_file: false,
         files: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -65,6 +68,7 @@ fn parse_args() -> Result<Args, String> {
                 a.reps = it.next().ok_or("--reps needs a value")?.parse().map_err(|e| format!("{e}"))?
             }
             "--no-cli" => a.cli = false,
+            "--per-file" => a.per_file = true,
             "--threads" => {
                 let list = it.next().ok_or("--threads needs a list")?;
                 a.threads = list
@@ -173,7 +177,7 @@ struct Totals {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args().inspect_err(|_| {
-        eprintln!("usage: bench [--formats a,b] [--level L] [--reps N] [--threads 1,2,0] [--no-cli] [--svg F] FILE...");
+        eprintln!("usage: bench [--formats a,b] [--level L] [--reps N] [--threads 1,2,0] [--no-cli] [--per-file] [--svg F] FILE...");
     })?;
     println!(
         "| format | impl | compress MB/s | decompress MB/s | ratio | compress vs backend | decompress vs backend | compress vs CLI | decompress vs CLI |"
@@ -218,6 +222,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     std::fs::write(&tmp, &packed)?;
                     dtimes[k + j].push(run_cli(program, dargs, &tmp, false).0);
                     std::fs::remove_file(&tmp)?;
+                }
+            }
+            if args.per_file {
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let labels = impls
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .chain(tools.iter().map(|(p, a, _)| format!("{p} {}", a.join(" "))));
+                for (i, label) in labels.enumerate() {
+                    let (c, d) = (median(ctimes[i].clone()), median(dtimes[i].clone()));
+                    println!(
+                        "file {format} {name} | {label} | {:.1} | {:.1} | {:.3}",
+                        data.len() as f64 / c / 1e6,
+                        data.len() as f64 / d / 1e6,
+                        data.len() as f64 / packed_len[i] as f64
+                    );
                 }
             }
             for i in 0..count {
