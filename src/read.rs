@@ -432,7 +432,13 @@ impl<R: Read> Decoder<R> {
                 Match::Yes => break,
                 Match::No => return Err(Error::TrailingData { format: self.format }),
                 // a buffer smaller than a magic number cannot look ahead: let the codec judge
-                Match::NeedMore if self.buf.capacity() < Format::NEXT_MEMBER_LOOKAHEAD => break,
+                // the next member, but the padding before it has ended (a non-zero byte follows)
+                Match::NeedMore if self.buf.capacity() < Format::NEXT_MEMBER_LOOKAHEAD => {
+                    if !zeros.is_multiple_of(4) {
+                        return Err(bad_padding(self.format));
+                    }
+                    break;
+                }
                 Match::NeedMore => {
                     self.buf.compact();
                     if self.fill()? == 0 {

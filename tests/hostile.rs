@@ -207,6 +207,33 @@ fn zstd_frame_with_a_lying_content_size_is_corrupt_whatever_the_buffers() {
     }
 }
 
+#[test]
+fn a_zstd_window_above_the_limit_is_refused_even_when_the_whole_frame_fits_the_buffer() {
+    if !Format::Zstd.is_enabled() {
+        return;
+    }
+    // Found by fuzzing: libzstd's one-pass shortcut (whole frame in the input, output large
+    // enough for the declared size) never checks the window against WindowLogMax. A 144 MiB
+    // window declared by a 5-byte frame: refused under a 32 MiB limit with any buffers.
+    let mut frame = vec![0x28, 0xb5, 0x2f, 0xfd, 0x80, 0x89];
+    frame.extend_from_slice(&5u32.to_le_bytes()); // content size
+    frame.extend_from_slice(&[(5 << 3) | 1, 0, 0]); // raw block, last, 5 bytes
+    frame.extend_from_slice(b"hello");
+    for (buffer, read) in [(64 << 10, 64 << 10), (64 << 10, 1 << 20), (7, 3)] {
+        let config = Config::default().buffer_size(buffer).max_memory(32 << 20);
+        let mut decoder = Decoder::with_config(&frame[..], Format::Zstd, &config).unwrap();
+        let mut chunk = vec![0u8; read];
+        let result = decoder.read(&mut chunk).map_err(Error::from);
+        assert!(
+            matches!(result, Err(Error::LimitExceeded { .. })),
+            "buffer {buffer}, read {read}: {result:?}"
+        );
+    }
+    // and accepted under a limit that allows the window
+    let config = Config::default().max_memory(512 << 20);
+    assert_eq!(decompress_with(&frame, Format::Zstd, &config).unwrap(), b"hello");
+}
+
 // ---- gzip header fields --------------------------------------------------------------------
 
 fn gzip_with_header(flags: u8, fields: &[u8], body: &[u8]) -> Vec<u8> {

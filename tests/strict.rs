@@ -145,6 +145,31 @@ fn zero_padding_is_only_accepted_where_the_format_defines_it() {
 }
 
 #[test]
+fn xz_padding_between_streams_is_checked_with_every_buffer_size() {
+    if !Format::Xz.is_enabled() {
+        return;
+    }
+    // found by fuzzing: with buffers smaller than a magic number the padding before the next
+    // stream went unchecked (45 zeros were accepted)
+    let (a, b) = (compress(b"first", Format::Xz).unwrap(), compress(b"second", Format::Xz).unwrap());
+    for zeros in [0usize, 4, 44, 45, 46, 47] {
+        let input = [a.clone(), vec![0; zeros], b.clone()].concat();
+        for buffer in [1, 2, 3, 5, 7, 8, 13, 64 * 1024] {
+            let config = Config::default().buffer_size(buffer);
+            let result = decompress_chunked(&input, Format::Xz, &config, &[7]);
+            if zeros % 4 == 0 {
+                assert_eq!(result.unwrap(), b"firstsecond", "{zeros} zeros, buffer {buffer}");
+            } else {
+                assert!(
+                    matches!(result, Err(Error::Corrupt { .. })),
+                    "{zeros} zeros, buffer {buffer}: {result:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn a_partial_magic_number_at_the_end_is_truncation() {
     for (format, partial) in
         [(Format::Gzip, &[0x1f][..]), (Format::Zstd, &[0x28, 0xb5]), (Format::Xz, &[0xfd, b'7', b'z'])]

@@ -375,12 +375,43 @@ impl ZstdDecoder {
     }
 }
 
+/// The window a zstd frame header declares (`header` starts with the magic number), if all
+/// of the header fields it needs are present: the window descriptor, or for single-segment
+/// frames the content size (RFC 8878 3.1.1.1).
+fn frame_window(header: &[u8]) -> Option<u64> {
+    let fhd = *header.get(4)?;
+    if fhd & 0x20 == 0 {
+        let wd = *header.get(5)?;
+        let base = 1u64 << (10 + (wd >> 3));
+        return Some(base + (base >> 3) * u64::from(wd & 7));
+    }
+    let at = 5 + [0, 1, 2, 4][usize::from(fhd & 3)];
+    let len = [1, 2, 4, 8][usize::from(fhd >> 6)];
+    let field = header.get(at..at + len)?;
+    let mut bytes = [0u8; 8];
+    bytes[..len].copy_from_slice(field);
+    let size = u64::from_le_bytes(bytes);
+    Some(if len == 2 { size + 256 } else { size })
+}
+
 impl Decode for ZstdDecoder {
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<Status> {
         let (in0, out0) = (input.pos, output.pos);
         if !self.in_frame {
             if let Some(&first) = input.rest().first() {
                 self.skippable = first & 0xf0 == 0x50;
+            }
+            // When a whole frame of known size is in the input and the output can hold it,
+            // libzstd decodes it in one pass that never checks the window against
+            // `WindowLogMax` (found by fuzzing: such a frame failed with LimitExceeded through
+            // small buffers and with another error through large ones). Check it here, so
+            // that the limit is the same whatever the buffers.
+            let rest = input.rest();
+            if !self.skippable && rest.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+                let limit = 1u64 << window_log_max(self.max_memory);
+                if frame_window(rest).is_some_and(|window| window > limit) {
+                    return Err(Error::LimitExceeded { limit: self.max_memory });
+                }
             }
         }
         let hint = with_buffers(input, output, |o, i| self.dctx.decompress_stream(o, i))
