@@ -316,6 +316,13 @@ pub fn run_tool(program: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
 
 /// Run `program args` with `input` on stdin; (success, stdout, stderr).
 pub fn try_tool(program: &str, args: &[&str], input: &[u8]) -> (bool, Vec<u8>, Vec<u8>) {
+    let out = run_with_stdin(program, args, input);
+    (out.status.success(), out.stdout, out.stderr)
+}
+
+/// Run `program args` with `input` fed to its stdin from another thread (so that a large
+/// output cannot deadlock against a large input); its whole `Output`.
+pub fn run_with_stdin(program: &str, args: &[&str], input: &[u8]) -> std::process::Output {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -330,7 +337,7 @@ pub fn try_tool(program: &str, args: &[&str], input: &[u8]) -> (bool, Vec<u8>, V
     });
     let out = child.wait_with_output().unwrap();
     feeder.join().unwrap();
-    (out.status.success(), out.stdout, out.stderr)
+    out
 }
 
 /// A reader producing `len` bytes of log-like text on the fly, never holding more than one
