@@ -375,23 +375,31 @@ impl ZstdDecoder {
     }
 }
 
-/// The window a zstd frame header declares (`header` starts with the magic number), if all
-/// of the header fields it needs are present: the window descriptor, or for single-segment
-/// frames the content size (RFC 8878 3.1.1.1).
-fn frame_window(header: &[u8]) -> Option<u64> {
+/// The dictionary id and window a zstd frame header declares (`header` starts with the
+/// magic number), once all the fields needed are present: the window descriptor, or for
+/// single-segment frames the content size (RFC 8878 3.1.1.1).
+fn frame_needs(header: &[u8]) -> Option<(u32, u64)> {
     let fhd = *header.get(4)?;
-    if fhd & 0x20 == 0 {
-        let wd = *header.get(5)?;
-        let base = 1u64 << (10 + (wd >> 3));
-        return Some(base + (base >> 3) * u64::from(wd & 7));
+    if fhd & 0x08 != 0 {
+        return None; // the reserved bit: libzstd rejects the header itself, on every path
     }
-    let at = 5 + [0, 1, 2, 4][usize::from(fhd & 3)];
+    let single = fhd & 0x20 != 0;
+    let dict_at = 5 + usize::from(!single);
+    let dict_len = [0, 1, 2, 4][usize::from(fhd & 3)];
+    let mut id = [0u8; 4];
+    id[..dict_len].copy_from_slice(header.get(dict_at..dict_at + dict_len)?);
+    let dict_id = u32::from_le_bytes(id);
+    if !single {
+        let wd = header[5];
+        let base = 1u64 << (10 + (wd >> 3));
+        return Some((dict_id, base + (base >> 3) * u64::from(wd & 7)));
+    }
+    let at = dict_at + dict_len;
     let len = [1, 2, 4, 8][usize::from(fhd >> 6)];
-    let field = header.get(at..at + len)?;
     let mut bytes = [0u8; 8];
-    bytes[..len].copy_from_slice(field);
+    bytes[..len].copy_from_slice(header.get(at..at + len)?);
     let size = u64::from_le_bytes(bytes);
-    Some(if len == 2 { size + 256 } else { size })
+    Some((dict_id, if len == 2 { size + 256 } else { size }))
 }
 
 impl Decode for ZstdDecoder {
@@ -406,11 +414,16 @@ impl Decode for ZstdDecoder {
             // `WindowLogMax` (found by fuzzing: such a frame failed with LimitExceeded through
             // small buffers and with another error through large ones). Check it here, so
             // that the limit is the same whatever the buffers.
+            // libzstd's streaming path checks the dictionary before the window; so do we.
             let rest = input.rest();
             if !self.skippable && rest.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-                let limit = 1u64 << window_log_max(self.max_memory);
-                if frame_window(rest).is_some_and(|window| window > limit) {
-                    return Err(Error::LimitExceeded { limit: self.max_memory });
+                if let Some((dict_id, window)) = frame_needs(rest) {
+                    if dict_id != 0 {
+                        return Err(Error::unsupported(Format::Zstd, "frame needs a dictionary"));
+                    }
+                    if window > 1u64 << window_log_max(self.max_memory) {
+                        return Err(Error::LimitExceeded { limit: self.max_memory });
+                    }
                 }
             }
         }
