@@ -301,10 +301,10 @@ impl Config {
     ///
     /// | format | how | output |
     /// |---|---|---|
-    /// | zstd | libzstd's multithreading (one standard frame); on input that does not compress, libzstd's workers only cost time, so the encoder checks the first 1 MiB and stays single-threaded if it is incompressible | one frame |
+    /// | zstd | libzstd's multithreading (one standard frame, jobs of 2 × the window); on input that does not compress, libzstd's workers only cost time, so the encoder checks the first 1 MiB and stays single-threaded if it is incompressible | one frame |
     /// | xz | liblzma's multithreaded encoder: independent blocks of one dictionary size (8 MiB at preset 6) | multi-block .xz |
     /// | gzip, deflate | pigz-style: 128 KiB blocks compressed in parallel, each primed with the previous 32 KiB, joined into one deflate stream (one gzip member, CRC-32s combined) | about 0.1 % larger than single-threaded |
-    /// | lz4 | independent blocks compressed in parallel (linked blocks, `Level::Best`, stay single-threaded) | identical to single-threaded |
+    /// | lz4 | independent blocks compressed in parallel once the first 512 KiB have shown that the data compresses (linked blocks, `Level::Best`, stay single-threaded) | identical to single-threaded |
     /// | zlib, lzma | single-threaded | |
     ///
     /// The output depends only on the input and the settings, never on the thread count or

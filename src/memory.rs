@@ -71,15 +71,20 @@ pub(crate) mod zstd {
         unsafe { sys::ZSTD_estimateCStreamSize_usingCParams(params(level, cap)) }
     }
 
+    /// The job size of our multithreaded zstd encoder: 2 × the window, at least 1 MiB
+    /// (libzstd's own default is 4 ×; see `ZstdEncoder::pass_probe`).
+    pub(crate) fn mt_job_size(level: i32, cap: Option<u32>) -> usize {
+        (2usize << params(level, cap).windowLog).max(1 << 20)
+    }
+
     /// libzstd's multithreaded compressor, which has no estimate of its own; after
-    /// zstdmt_compress.c: jobs of 4 × the window (at least 1 MiB); a round buffer holding the
-    /// window or a job per worker, whichever is larger, plus two slack jobs; a compressed
-    /// output buffer per job in flight (workers + 2); a context per worker and the main one.
-    /// Checked against the counting allocator by tests/threads.rs.
+    /// zstdmt_compress.c: a round buffer holding the window or a job per worker, whichever is
+    /// larger, plus two slack jobs; a compressed output buffer per job in flight (workers +
+    /// 2); a context per worker and the main one. Checked against the counting allocator by
+    /// tests/threads.rs.
     pub(crate) fn mt_encoder_bytes(level: i32, cap: Option<u32>, threads: usize) -> usize {
-        let p = params(level, cap);
-        let job = 1usize << (p.windowLog + 2).max(20);
-        let window = 1usize << p.windowLog;
+        let job = mt_job_size(level, cap);
+        let window = 1usize << params(level, cap).windowLog;
         let round = window.max(threads * job) + 2 * job;
         let outputs = (threads + 2) * job;
         round + outputs + (threads + 1) * encoder_bytes(level, cap)

@@ -79,6 +79,9 @@ struct Probe {
 /// zstd compressor.
 pub(crate) struct ZstdEncoder {
     cctx: CCtx<'static>,
+    level: i32,
+    /// The window log cap from the memory level, if any.
+    window_cap: Option<u32>,
     /// `threads(n)`: the input probe that picks single- or multithreaded mode per frame.
     probe: Option<Probe>,
 }
@@ -94,7 +97,7 @@ impl ZstdEncoder {
         }
         let probe =
             settings.threads.map(|threads| Probe { threads, held: Vec::new(), fed: 0, decided: false });
-        Ok(ZstdEncoder { cctx, probe })
+        Ok(ZstdEncoder { cctx, level: settings.level, window_cap: cap, probe })
     }
 
     /// Multithreaded mode: hold input back until `PROBE` bytes (or a flush) decide between
@@ -121,6 +124,14 @@ impl ZstdEncoder {
             // full, or a flush/finish: decide on what there is
             let workers = if compressible(&probe.held) { probe.threads } else { 0 };
             self.cctx.set_parameter(CParameter::NbWorkers(workers as u32)).map_err(encoder_error)?;
+            if workers > 0 {
+                // jobs of 2 × the window rather than libzstd's 4 ×: a 16–32 MiB input then
+                // makes enough jobs for two workers to stay busy (level 3, 2 threads: 1.84×
+                // instead of 1.43× on the corpus, for 0.9 % more output). Fixed by the level,
+                // never by the thread count, so the frame stays the same for every n.
+                let job = crate::memory::zstd::mt_job_size(self.level, self.window_cap);
+                self.cctx.set_parameter(CParameter::JobSize(job as u32)).map_err(encoder_error)?;
+            }
             probe.decided = true;
             probe.fed = 0;
         }
