@@ -29,6 +29,15 @@ enum Body {
     Parallel(ParallelDeflate),
 }
 
+impl Body {
+    fn deflate(&mut self) -> &mut dyn Encode {
+        match self {
+            Body::Serial(deflate) => deflate,
+            Body::Parallel(deflate) => deflate,
+        }
+    }
+}
+
 /// gzip compressor: header, raw deflate, CRC-32 + ISIZE trailer.
 pub(crate) struct GzipEncoder {
     body: Body,
@@ -76,10 +85,7 @@ impl Encode for GzipEncoder {
             return Ok(());
         }
         let start = input.pos;
-        match &mut self.body {
-            Body::Serial(deflate) => deflate.encode(input, output)?,
-            Body::Parallel(deflate) => deflate.encode(input, output)?,
-        }
+        self.body.deflate().encode(input, output)?;
         let consumed = &input.data[start..input.pos];
         if let Body::Serial(_) = self.body {
             self.crc.update(consumed);
@@ -92,10 +98,7 @@ impl Encode for GzipEncoder {
         if !self.header_written(output) {
             return Ok(Status::Ongoing);
         }
-        match &mut self.body {
-            Body::Serial(deflate) => deflate.flush(output),
-            Body::Parallel(deflate) => deflate.flush(output),
-        }
+        self.body.deflate().flush(output)
     }
 
     fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
@@ -105,11 +108,7 @@ impl Encode for GzipEncoder {
         let pos = match &mut self.trailer_pos {
             Some(pos) => pos,
             None => {
-                let status = match &mut self.body {
-                    Body::Serial(deflate) => deflate.finish(output)?,
-                    Body::Parallel(deflate) => deflate.finish(output)?,
-                };
-                if status == Status::Ongoing {
+                if self.body.deflate().finish(output)? == Status::Ongoing {
                     return Ok(Status::Ongoing);
                 }
                 let crc = match &self.body {
@@ -125,10 +124,7 @@ impl Encode for GzipEncoder {
     }
 
     fn reset(&mut self) -> Result<()> {
-        match &mut self.body {
-            Body::Serial(deflate) => deflate.reset()?,
-            Body::Parallel(deflate) => deflate.reset()?,
-        }
+        self.body.deflate().reset()?;
         self.header_pos = 0;
         self.crc = crc32fast::Hasher::new();
         self.size = 0;

@@ -219,11 +219,12 @@ fn new_encoder(format: Format, settings: &Settings) -> Result<Box<dyn Encode>> {
         #[cfg(feature = "deflate")]
         Format::Gzip => Box::new(gzip::GzipEncoder::new(settings)?),
         #[cfg(feature = "deflate")]
-        Format::Deflate if settings.threads.is_some() => {
-            Box::new(deflate::ParallelDeflate::new(settings, settings.threads.unwrap_or(1))?)
-        }
+        Format::Deflate => match settings.threads {
+            Some(threads) => Box::new(deflate::ParallelDeflate::new(settings, threads)?),
+            None => Box::new(deflate::DeflateEncoder::new(format, settings)),
+        },
         #[cfg(feature = "deflate")]
-        Format::Zlib | Format::Deflate => Box::new(deflate::DeflateEncoder::new(format, settings)),
+        Format::Zlib => Box::new(deflate::DeflateEncoder::new(format, settings)),
         #[cfg(feature = "zstd")]
         Format::Zstd => Box::new(zstd::ZstdEncoder::new(settings)?),
         #[cfg(feature = "lz4")]

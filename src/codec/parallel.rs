@@ -69,8 +69,8 @@ pub(crate) struct Parallel<C: BlockCompressor> {
     workers: Vec<JoinHandle<()>>,
     next_seq: u64,
     next_out: u64,
-    in_flight: usize,
-    max_in_flight: usize,
+    /// The most blocks outstanding at once (`2 × threads`).
+    max_outstanding: usize,
     /// Finished blocks that came back out of order.
     waiting: BTreeMap<u64, Done<C::Summary>>,
     /// Recycled buffers, one pool per role so that each keeps its own size (dictionaries are
@@ -127,8 +127,7 @@ impl<C: BlockCompressor> Parallel<C> {
             workers,
             next_seq: 0,
             next_out: 0,
-            in_flight: 0,
-            max_in_flight: 2 * threads,
+            max_outstanding: 2 * threads,
             waiting: BTreeMap::new(),
             spare_dicts: Vec::new(),
             spare_inputs: Vec::new(),
@@ -147,7 +146,7 @@ impl<C: BlockCompressor> Parallel<C> {
     pub fn push(&mut self, input: &mut InBuf<'_>) -> Result<()> {
         while !input.is_empty() {
             if self.current.len() == self.block_size {
-                if self.outstanding() >= self.max_in_flight {
+                if self.outstanding() >= self.max_outstanding {
                     return Ok(());
                 }
                 self.submit()?;
@@ -156,7 +155,7 @@ impl<C: BlockCompressor> Parallel<C> {
             self.current.extend_from_slice(&input.rest()[..take]);
             input.advance(take);
         }
-        if self.current.len() == self.block_size && self.outstanding() < self.max_in_flight {
+        if self.current.len() == self.block_size && self.outstanding() < self.max_outstanding {
             self.submit()?;
         }
         Ok(())
@@ -188,7 +187,6 @@ impl<C: BlockCompressor> Parallel<C> {
             _ => return Err(Error::Io(std::io::Error::other("compression worker threads are gone"))),
         }
         self.next_seq += 1;
-        self.in_flight += 1;
         Ok(())
     }
 
@@ -197,7 +195,6 @@ impl<C: BlockCompressor> Parallel<C> {
             .results
             .recv()
             .map_err(|_| Error::Io(std::io::Error::other("a compression worker thread panicked")))?;
-        self.in_flight -= 1;
         self.waiting.insert(done.seq, done);
         Ok(())
     }
@@ -217,7 +214,6 @@ impl<C: BlockCompressor> Parallel<C> {
             }
             match self.results.try_recv() {
                 Ok(done) => {
-                    self.in_flight -= 1;
                     self.waiting.insert(done.seq, done);
                 }
                 Err(mpsc::TryRecvError::Empty) if !wait => return Ok(None),

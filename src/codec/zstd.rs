@@ -238,26 +238,12 @@ impl BlockWalker {
         BlockWalker { state: Walk::Header, pos: 0, field: [0; 3], have: 0 }
     }
 
-    /// The frame header's size, once its descriptor byte is known.
-    fn header_size(header: &[u8]) -> Option<usize> {
-        let fhd = *header.get(4)?;
-        let single = fhd & 0x20 != 0;
-        let dict = [0, 1, 2, 4][usize::from(fhd & 3)];
-        let fcs = match fhd >> 6 {
-            0 => usize::from(single),
-            1 => 2,
-            2 => 4,
-            _ => 8,
-        };
-        Some(4 + 1 + usize::from(!single) + dict + fcs)
-    }
-
     /// Walk `bytes`, the next bytes of the frame; `header` is the frame's start as kept.
     fn walk(&mut self, mut bytes: &[u8], header: &[u8]) -> Result<()> {
         while !bytes.is_empty() {
             match self.state {
                 Walk::Header => {
-                    let Some(size) = Self::header_size(header) else {
+                    let Some(size) = header.get(4).map(|&fhd| Layout::of(fhd).size()) else {
                         self.pos += bytes.len();
                         return Ok(());
                     };
@@ -386,31 +372,60 @@ impl ZstdDecoder {
     }
 }
 
+/// Where a zstd frame header's fields are, from its descriptor byte (RFC 8878 3.1.1.1):
+/// magic (4), descriptor (1), window descriptor (1, absent in single-segment frames),
+/// dictionary id (0/1/2/4), content size (0/1/2/4/8).
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    single_segment: bool,
+    dict_at: usize,
+    dict_len: usize,
+    fcs_at: usize,
+    fcs_len: usize,
+}
+
+impl Layout {
+    fn of(fhd: u8) -> Layout {
+        let single_segment = fhd & 0x20 != 0;
+        let dict_at = 5 + usize::from(!single_segment);
+        let dict_len = [0, 1, 2, 4][usize::from(fhd & 3)];
+        let fcs_len = match fhd >> 6 {
+            0 => usize::from(single_segment),
+            1 => 2,
+            2 => 4,
+            _ => 8,
+        };
+        Layout { single_segment, dict_at, dict_len, fcs_at: dict_at + dict_len, fcs_len }
+    }
+
+    /// The whole header's size.
+    fn size(&self) -> usize {
+        self.fcs_at + self.fcs_len
+    }
+}
+
 /// The dictionary id and window a zstd frame header declares (`header` starts with the
 /// magic number), once all the fields needed are present: the window descriptor, or for
-/// single-segment frames the content size (RFC 8878 3.1.1.1).
+/// single-segment frames the content size.
 fn frame_needs(header: &[u8]) -> Option<(u32, u64)> {
     let fhd = *header.get(4)?;
     if fhd & 0x08 != 0 {
         return None; // the reserved bit: libzstd rejects the header itself, on every path
     }
-    let single = fhd & 0x20 != 0;
-    let dict_at = 5 + usize::from(!single);
-    let dict_len = [0, 1, 2, 4][usize::from(fhd & 3)];
-    let mut id = [0u8; 4];
-    id[..dict_len].copy_from_slice(header.get(dict_at..dict_at + dict_len)?);
-    let dict_id = u32::from_le_bytes(id);
-    if !single {
+    let layout = Layout::of(fhd);
+    let le = |at: usize, len: usize| -> Option<u64> {
+        let mut bytes = [0u8; 8];
+        bytes[..len].copy_from_slice(header.get(at..at + len)?);
+        Some(u64::from_le_bytes(bytes))
+    };
+    let dict_id = le(layout.dict_at, layout.dict_len)? as u32;
+    if !layout.single_segment {
         let wd = header[5];
         let base = 1u64 << (10 + (wd >> 3));
         return Some((dict_id, base + (base >> 3) * u64::from(wd & 7)));
     }
-    let at = dict_at + dict_len;
-    let len = [1, 2, 4, 8][usize::from(fhd >> 6)];
-    let mut bytes = [0u8; 8];
-    bytes[..len].copy_from_slice(header.get(at..at + len)?);
-    let size = u64::from_le_bytes(bytes);
-    Some((dict_id, if len == 2 { size + 256 } else { size }))
+    let size = le(layout.fcs_at, layout.fcs_len)?;
+    Some((dict_id, if layout.fcs_len == 2 { size + 256 } else { size }))
 }
 
 impl Decode for ZstdDecoder {
