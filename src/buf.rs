@@ -1,14 +1,10 @@
-//! The cursors that codecs read from and write into, and the adapters' one buffer.
+//! The cursors that codecs read from and write into, and the outcomes they report.
 //!
 //! Codecs never see I/O, only an [`InBuf`] (bytes to consume, `pos` advanced by what was
 //! consumed) and an [`OutBuf`] (space to fill, `pos` advanced by what was produced). Because a
 //! codec's state moves only by what it really consumed and produced, an adapter can stop at
 //! any point (an inner writer returning `WouldBlock`, say) and resume later without losing or
 //! repeating a byte.
-
-use bytes::{Bytes, BytesMut};
-
-use crate::BufferPool;
 
 /// Input cursor: `data[pos..]` is still to be consumed.
 pub(crate) struct InBuf<'a> {
@@ -96,105 +92,29 @@ impl<'a> OutBuf<'a> {
     }
 }
 
-/// What a codec reports after a `flush`, `finish` or `decode` call.
+/// What an encoder reports after a `flush` or `finish` step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
-    /// More calls are needed (typically: the output was full).
+    /// More calls are needed: the output space ran out.
     Ongoing,
-    /// The flush or finish is complete, or (decoders) a member/frame/stream has ended and all
-    /// its output has been produced.
+    /// The flush or finish is complete.
     Done,
 }
 
-/// An adapter's one buffer: `data[pos..end]` holds pending bytes (an encoder's compressed
-/// output not yet written, a decoder's input not yet decoded). Allocated once, at its full
-/// size, and never resized; taken from a [`BufferPool`] and given back on drop when the
-/// adapter was configured with one.
-pub(crate) struct Buffer {
-    data: BytesMut,
-    pos: usize,
-    end: usize,
-    pool: Option<BufferPool>,
-}
-
-impl Buffer {
-    pub fn new(size: usize, pool: Option<&BufferPool>) -> Self {
-        let data = match pool {
-            Some(pool) => pool.take(size),
-            None => BytesMut::zeroed(size),
-        };
-        Buffer { data, pos: 0, end: 0, pool: pool.cloned() }
-    }
-
-    /// Forget the pending bytes.
-    pub fn clear(&mut self) {
-        self.pos = 0;
-        self.end = 0;
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.data.len()
-    }
-
-    /// The pending bytes.
-    pub fn pending(&self) -> &[u8] {
-        &self.data[self.pos..self.end]
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pos == self.end
-    }
-
-    pub fn is_full(&self) -> bool {
-        self.end == self.data.len()
-    }
-
-    /// Mark `n` pending bytes as used; an emptied buffer starts again at offset 0.
-    pub fn consume(&mut self, n: usize) {
-        debug_assert!(self.pos + n <= self.end);
-        self.pos += n;
-        if self.pos == self.end {
-            self.pos = 0;
-            self.end = 0;
-        }
-    }
-
-    /// The free space after the pending bytes.
-    pub fn spare(&mut self) -> &mut [u8] {
-        &mut self.data[self.end..]
-    }
-
-    /// Mark `n` bytes of `spare()` as filled.
-    pub fn commit(&mut self, n: usize) {
-        debug_assert!(self.end + n <= self.data.len());
-        self.end += n;
-    }
-
-    /// Move the pending bytes to the front so that `spare()` is as large as possible.
-    pub fn compact(&mut self) {
-        if self.pos > 0 {
-            self.data.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
-            self.pos = 0;
-        }
-    }
-
-    /// The pending bytes, handed out without copying (the memory goes with them, so a pooled
-    /// buffer does not return to its pool).
-    pub fn into_pending(mut self) -> Bytes {
-        let mut data = std::mem::take(&mut self.data);
-        data.truncate(self.end);
-        let _ = data.split_to(self.pos);
-        data.freeze()
-    }
-}
-
-impl Drop for Buffer {
-    fn drop(&mut self) {
-        if let Some(pool) = &self.pool {
-            if self.data.capacity() > 0 {
-                pool.give(std::mem::take(&mut self.data));
-            }
-        }
-    }
+/// Why a `Decode::decode` call returned (csv-core's named outcomes are the model): the adapter
+/// acts on this, never on guesses from byte counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decoded {
+    /// The codec cannot go on without more input: it consumed every byte, or it left an
+    /// incomplete unit of at most `InBuf::room` bytes for the caller to complete behind.
+    InputEmpty,
+    /// The codec cannot go on without more output space: the output is full, or (after
+    /// producing something) too small for the next unit it would rather decode in place.
+    OutputFull,
+    /// A member has ended and all its output has been produced; exactly its bytes were
+    /// consumed.
+    End,
+    /// A skippable frame (zstd, lz4) has ended: a member without content, which
+    /// `single_stream` does not count as the first member.
+    Skipped,
 }

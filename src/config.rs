@@ -1,13 +1,17 @@
-//! `Config` and `Level`: the format-independent "how" of an adapter, validated once.
+//! `Config` and `Level`: the format-independent "how" of an adapter, validated once, and the
+//! parsing of what a user types for them (`Level` and `Format` names).
 //!
 //! A `Config` is a plain value the user builds and may share between many adapters. When an
-//! adapter is built, [`Config::resolve`] checks it against the chosen format and turns it into
-//! [`Settings`], the backend-level numbers the codecs use; nothing on the hot path validates
-//! again.
+//! adapter is built, [`Config::resolve`] checks it against the chosen format's spec and turns it
+//! into [`Settings`], the backend-level numbers the codecs use; nothing on the hot path
+//! validates again.
 
 use std::str::FromStr;
 
-use crate::{BufferPool, Error, Format, Result};
+use crate::error::{Error, Result};
+use crate::format::Format;
+use crate::pool::BufferPool;
+use crate::settings::Settings;
 
 /// Default size of an adapter's internal buffer: 64 KiB.
 ///
@@ -104,22 +108,16 @@ impl Level {
     /// assert!(Level::Exact(12).backend_level(Format::Gzip).is_err());
     /// ```
     pub fn backend_level(self, format: Format) -> Result<i32> {
-        let (table, range): ([i32; 4], std::ops::RangeInclusive<i32>) = match format {
-            Format::Gzip | Format::Zlib | Format::Deflate => ([1, 3, 6, 9], 0..=9),
-            Format::Zstd => ([1, 2, 3, 19], -(1 << 17)..=22),
-            Format::Lz4 => ([1, 1, 1, 2], 1..=2),
-            Format::Xz | Format::Lzma => ([0, 3, 6, 9], 0..=9),
-        };
+        let levels = format.spec().levels;
         match self {
-            Level::Fastest => Ok(table[0]),
-            Level::Fast => Ok(table[1]),
-            Level::Default => Ok(table[2]),
-            Level::Best => Ok(table[3]),
-            Level::Exact(n) if range.contains(&n) => Ok(n),
+            Level::Fastest => Ok(levels.named[0]),
+            Level::Fast => Ok(levels.named[1]),
+            Level::Default => Ok(levels.named[2]),
+            Level::Best => Ok(levels.named[3]),
+            Level::Exact(n) if (levels.min..=levels.max).contains(&n) => Ok(n),
             Level::Exact(n) => Err(Error::InvalidConfig(format!(
                 "{format} level {n} is out of range {}..={}",
-                range.start(),
-                range.end()
+                levels.min, levels.max
             ))),
         }
     }
@@ -150,6 +148,7 @@ pub struct Config {
     pub(crate) memory_level: Option<u8>,
     pub(crate) pool: Option<BufferPool>,
     pub(crate) threads: Option<usize>,
+    pub(crate) large_window: bool,
 }
 
 impl Config {
@@ -367,11 +366,14 @@ impl Config {
     /// ```
     pub fn memory_estimate(&self, format: Format, direction: Direction) -> Result<usize> {
         // the level matters in both directions: a decoder's window is the encoder's
-        let mut settings = self.resolve(format, Direction::Compress)?;
-        if direction == Direction::Decompress {
-            settings.buffer_size = self.resolve(format, Direction::Decompress)?.buffer_size;
-        }
-        Ok(crate::memory::estimate(format, direction, &settings))
+        let settings = self.resolve(format, Direction::Compress)?;
+        let codec = format.spec().codec.as_ref().ok_or_else(|| Error::disabled(format))?;
+        let bytes = match direction {
+            Direction::Compress => (codec.encoder_memory)(&settings),
+            Direction::Decompress => (codec.decoder_memory)(&settings),
+        };
+        let buffer = self.resolve(format, direction)?.buffer_size;
+        Ok(buffer.saturating_add(bytes))
     }
 
     /// Preset: [`Level::Fastest`].
@@ -437,10 +439,7 @@ impl Config {
     /// an encoder setting: decoders ignore it, so one config can serve both directions.
     pub(crate) fn resolve(&self, format: Format, direction: Direction) -> Result<Settings> {
         if !format.is_enabled() {
-            return Err(Error::unsupported(
-                format,
-                format!("compressio was built without the cargo feature for {format}"),
-            ));
+            return Err(Error::disabled(format));
         }
         if let Some(m) = self.memory_level {
             if !(1..=9).contains(&m) {
@@ -464,9 +463,44 @@ impl Config {
             max_memory: self.max_memory.unwrap_or(DEFAULT_MAX_MEMORY),
             single_stream: self.single_stream,
             memory_level: self.memory_level,
-            pool: self.pool.clone(),
-            threads: self.threads.map(crate::codec::parallel::thread_count),
+            threads: self.threads.map(thread_count),
+            large_window: self.large_window,
         })
+    }
+}
+
+/// The number of worker threads `threads(n)` means: `n`, or every core for 0.
+fn thread_count(requested: usize) -> usize {
+    if requested == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        requested
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    /// Parses a format's name or alias, case-insensitive: `gzip`/`gz`, `zlib`/`zz`, `deflate`,
+    /// `zstd`/`zst`, `lz4`, `xz`, `lzma`.
+    ///
+    /// ```
+    /// use compressio::Format;
+    ///
+    /// assert_eq!("ZST".parse::<Format>()?, Format::Zstd);
+    /// assert!("rar".parse::<Format>().is_err());
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        let name = s.to_ascii_lowercase();
+        Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == name || f.spec().aliases.contains(&name.as_str()))
+            .ok_or_else(|| {
+                let known: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                Error::InvalidConfig(format!("unknown format {s:?} (expected one of {})", known.join(", ")))
+            })
     }
 }
 
@@ -486,29 +520,4 @@ pub enum Direction {
     Compress,
     /// A [`Decoder`](crate::Decoder).
     Decompress,
-}
-
-/// A `Config` resolved for one format: what the codecs and adapters actually use.
-#[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    /// On the backend's own scale.
-    pub level: i32,
-    pub buffer_size: usize,
-    pub checksum: bool,
-    pub max_output: u64,
-    pub max_memory: u64,
-    pub single_stream: bool,
-    /// 1..=9, or `None` for the format's default.
-    pub memory_level: Option<u8>,
-    pub pool: Option<BufferPool>,
-    /// Worker threads (0 already resolved to the core count), or `None` for the classic
-    /// single-threaded mode.
-    pub threads: Option<usize>,
-}
-
-impl Settings {
-    /// The most history (window, dictionary, block) memory level `m` allows: `4^(m+6)`.
-    pub fn history_budget(&self) -> Option<u64> {
-        self.memory_level.map(|m| 1u64 << (12 + 2 * u32::from(m)))
-    }
 }

@@ -8,13 +8,22 @@
 use std::fmt;
 use std::io;
 
-use crate::Format;
+use crate::codec::Fault;
+use crate::format::Format;
 
 /// Everything that can go wrong while compressing or decompressing.
 ///
+/// Whose fault it is decides the variant: the inner reader or writer ([`Error::Io`]), the
+/// data ([`Corrupt`](Error::Corrupt), [`Truncated`](Error::Truncated),
+/// [`TrailingData`](Error::TrailingData), [`UnknownFormat`](Error::UnknownFormat)), the
+/// caller's limits or configuration ([`LimitExceeded`](Error::LimitExceeded),
+/// [`InvalidConfig`](Error::InvalidConfig), [`Unsupported`](Error::Unsupported)), or the
+/// compression library itself ([`Backend`](Error::Backend)).
+///
 /// Converts into [`std::io::Error`] (kind `InvalidData` for bad data and exceeded limits,
 /// `UnexpectedEof` for truncation, `InvalidInput` for a bad configuration, `Unsupported` for
-/// stream features this build cannot handle) and back again without losing the variant:
+/// stream features this build cannot handle, `Other` for a backend failure) and back again
+/// without losing the variant:
 ///
 /// ```
 /// use compressio::{Error, Format};
@@ -27,7 +36,8 @@ use crate::Format;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The inner reader or writer failed.
+    /// The inner reader or writer failed. Nothing else is reported as `Io`, so an `Io` error
+    /// (`WouldBlock`, say) leaves the adapter able to continue.
     Io(io::Error),
     /// The compressed data is invalid: bad header, bad checksum, impossible block.
     Corrupt {
@@ -68,6 +78,15 @@ pub enum Error {
         /// What is unsupported.
         detail: String,
     },
+    /// The compression library itself failed, through no fault of the data or of the inner
+    /// I/O: it ran out of memory, reported an internal error, or a worker thread is gone.
+    /// Like a data error, it is final for the adapter.
+    Backend {
+        /// The format whose codec failed.
+        format: Format,
+        /// What failed, e.g. `"out of memory"`.
+        detail: String,
+    },
 }
 
 /// `std::result::Result` with this crate's [`Error`].
@@ -91,6 +110,34 @@ impl Error {
         Error::Unsupported { format, detail: detail.into() }
     }
 
+    pub(crate) fn backend(format: Format, detail: impl Into<String>) -> Self {
+        Error::Backend { format, detail: detail.into() }
+    }
+
+    /// A codec's fault, with the format the adapter was working on.
+    pub(crate) fn from_fault(format: Format, fault: Fault) -> Self {
+        match fault {
+            Fault::Corrupt(detail) => Error::corrupt(format, detail),
+            Fault::Limit(limit) => Error::LimitExceeded { limit },
+            Fault::Unsupported(detail) => Error::unsupported(format, detail),
+            Fault::InvalidConfig(detail) => Error::InvalidConfig(format!("{format}: {detail}")),
+            Fault::Backend(detail) => Error::backend(format, detail),
+        }
+    }
+
+    /// The format's codec is not in this build.
+    pub(crate) fn disabled(format: Format) -> Self {
+        let feature = format.spec().feature;
+        Error::unsupported(format, format!("compressio was built without the cargo feature `{feature}`"))
+    }
+
+    /// Whether a later call may succeed: an I/O error of the inner reader or writer
+    /// (`WouldBlock`, `TimedOut`, ...) or input that ended early, which more input can mend.
+    /// Every other error is final for the adapter that reported it.
+    pub(crate) fn is_retryable(&self) -> bool {
+        matches!(self, Error::Io(_) | Error::Truncated { .. })
+    }
+
     /// The `io::ErrorKind` this error travels as.
     ///
     /// ```
@@ -109,6 +156,7 @@ impl Error {
             Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
             Error::InvalidConfig(_) => io::ErrorKind::InvalidInput,
             Error::Unsupported { .. } => io::ErrorKind::Unsupported,
+            Error::Backend { .. } => io::ErrorKind::Other,
         }
     }
 
@@ -124,6 +172,7 @@ impl Error {
             Error::LimitExceeded { limit } => Error::LimitExceeded { limit: *limit },
             Error::InvalidConfig(s) => Error::InvalidConfig(s.clone()),
             Error::Unsupported { format, detail } => Error::unsupported(*format, detail.clone()),
+            Error::Backend { format, detail } => Error::backend(*format, detail.clone()),
         }
     }
 }
@@ -143,6 +192,7 @@ impl fmt::Display for Error {
             Error::LimitExceeded { limit } => write!(f, "limit of {limit} bytes exceeded"),
             Error::InvalidConfig(s) => write!(f, "invalid configuration: {s}"),
             Error::Unsupported { format, detail } => write!(f, "{format}: unsupported: {detail}"),
+            Error::Backend { format, detail } => write!(f, "{format}: backend failure: {detail}"),
         }
     }
 }

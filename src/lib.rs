@@ -87,9 +87,11 @@ mod codec;
 mod config;
 mod error;
 mod format;
+mod members;
 mod memory;
 mod pool;
 mod read;
+mod settings;
 mod write;
 
 use std::io::{Read, Write};

@@ -1,4 +1,5 @@
-//! `BufferPool`: a shared, bounded stock of adapter buffers and codec contexts.
+//! `BufferPool`: a shared, bounded stock of adapter buffers and codec contexts, and the two
+//! things adapters take from it: their one [`Buffer`] and their codec ([`Pooled`]).
 //!
 //! A service that compresses millions of small messages should not allocate and free a
 //! 64 KiB buffer and a codec context per message. Adapters built with
@@ -12,9 +13,12 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
-use crate::codec::{AnyCodec, CodecKey};
+use crate::codec::{CodecResult, Decode, Encode};
+use crate::error::{Error, Result};
+use crate::format::Format;
+use crate::settings::Settings;
 
 /// How a pool has been used so far.
 ///
@@ -205,15 +209,8 @@ impl BufferPool {
         self.shared.codecs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// An idle codec context made with the same settings, if there is one.
-    pub(crate) fn take_codec(&self, key: &CodecKey) -> Option<AnyCodec> {
-        let mut codecs = self.lock_codecs();
-        let i = codecs.iter().rposition(|(k, _)| k == key)?;
-        Some(codecs.swap_remove(i).1)
-    }
-
     /// Keep a codec context for reuse, or free it if the pool is full.
-    pub(crate) fn give_codec(&self, key: CodecKey, codec: AnyCodec) {
+    fn give_codec(&self, key: CodecKey, codec: AnyCodec) {
         let mut codecs = self.lock_codecs();
         if codecs.len() < self.shared.capacity {
             codecs.push((key, codec));
@@ -264,5 +261,262 @@ impl fmt::Debug for BufferPool {
             .field("idle_codecs", &self.idle_codecs())
             .field("stats", &self.stats())
             .finish()
+    }
+}
+
+/// What identifies interchangeable codec contexts in a pool: the format and every setting a
+/// codec is built from (not the adapter's own: buffer size, output limit, single stream).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CodecKey {
+    format: Format,
+    level: i32,
+    checksum: bool,
+    memory_level: Option<u8>,
+    max_memory: u64,
+    threads: Option<usize>,
+    large_window: bool,
+}
+
+impl CodecKey {
+    fn new(format: Format, s: &Settings) -> Self {
+        CodecKey {
+            format,
+            level: s.level,
+            checksum: s.checksum,
+            memory_level: s.memory_level,
+            max_memory: s.max_memory,
+            threads: s.threads,
+            large_window: s.large_window,
+        }
+    }
+}
+
+/// A codec of either direction, as a pool stores it (the direction is part of the key).
+pub(crate) enum AnyCodec {
+    Encode(Box<dyn Encode>),
+    Decode(Box<dyn Decode>),
+}
+
+/// The two codec directions, as pooled handles see them.
+pub(crate) trait Poolable {
+    fn into_any(self: Box<Self>) -> AnyCodec;
+    /// The codec, if `any` is of this direction (else `any` back).
+    fn from_any(any: AnyCodec) -> std::result::Result<Box<Self>, AnyCodec>;
+    /// Whether `any` is of this direction.
+    fn is_mine(any: &AnyCodec) -> bool;
+    fn is_reusable(&self) -> bool;
+    fn reset_codec(&mut self) -> CodecResult<()>;
+}
+
+impl Poolable for dyn Encode {
+    fn into_any(self: Box<Self>) -> AnyCodec {
+        AnyCodec::Encode(self)
+    }
+    fn from_any(any: AnyCodec) -> std::result::Result<Box<Self>, AnyCodec> {
+        match any {
+            AnyCodec::Encode(c) => Ok(c),
+            other => Err(other),
+        }
+    }
+    fn is_mine(any: &AnyCodec) -> bool {
+        matches!(any, AnyCodec::Encode(_))
+    }
+    fn is_reusable(&self) -> bool {
+        self.reusable()
+    }
+    fn reset_codec(&mut self) -> CodecResult<()> {
+        self.reset()
+    }
+}
+
+impl Poolable for dyn Decode {
+    fn into_any(self: Box<Self>) -> AnyCodec {
+        AnyCodec::Decode(self)
+    }
+    fn from_any(any: AnyCodec) -> std::result::Result<Box<Self>, AnyCodec> {
+        match any {
+            AnyCodec::Decode(c) => Ok(c),
+            other => Err(other),
+        }
+    }
+    fn is_mine(any: &AnyCodec) -> bool {
+        matches!(any, AnyCodec::Decode(_))
+    }
+    fn is_reusable(&self) -> bool {
+        self.reusable()
+    }
+    fn reset_codec(&mut self) -> CodecResult<()> {
+        self.reset()
+    }
+}
+
+/// An adapter's codec. With a pool, it came from the pool if a matching idle one was there,
+/// and goes back to it when the adapter is dropped.
+pub(crate) struct Pooled<C: ?Sized + Poolable> {
+    /// `None` only while being dropped.
+    inner: Option<Box<C>>,
+    home: Option<(BufferPool, CodecKey)>,
+}
+
+impl<C: ?Sized + Poolable> Pooled<C> {
+    /// An idle codec from `pool` (reset for a new stream), or a new one from `build`.
+    fn get(
+        format: Format,
+        settings: &Settings,
+        pool: Option<&BufferPool>,
+        build: impl FnOnce() -> CodecResult<Box<C>>,
+    ) -> Result<Self> {
+        let build = || build().map_err(|fault| Error::from_fault(format, fault));
+        let Some(pool) = pool else {
+            return Ok(Pooled { inner: Some(build()?), home: None });
+        };
+        let key = CodecKey::new(format, settings);
+        let reused = pool.take_codec::<C>(&key).and_then(|mut c| c.reset_codec().ok().map(|_| c));
+        let inner = match reused {
+            Some(c) => c,
+            None => build()?,
+        };
+        let home = inner.is_reusable().then(|| (pool.clone(), key));
+        Ok(Pooled { inner: Some(inner), home })
+    }
+}
+
+impl Pooled<dyn Encode> {
+    /// The encoder for `format` with resolved `settings` (from `pool` if possible).
+    pub fn encoder(format: Format, settings: &Settings, pool: Option<&BufferPool>) -> Result<Self> {
+        let codec = format.spec().codec.as_ref().ok_or_else(|| Error::disabled(format))?;
+        Self::get(format, settings, pool, || (codec.encoder)(settings))
+    }
+}
+
+impl Pooled<dyn Decode> {
+    /// The decoder for `format` with resolved `settings` (from `pool` if possible).
+    pub fn decoder(format: Format, settings: &Settings, pool: Option<&BufferPool>) -> Result<Self> {
+        let codec = format.spec().codec.as_ref().ok_or_else(|| Error::disabled(format))?;
+        Self::get(format, settings, pool, || (codec.decoder)(settings))
+    }
+}
+
+impl<C: ?Sized + Poolable> std::ops::Deref for Pooled<C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        // always Some outside of drop
+        self.inner.as_deref().unwrap_or_else(|| unreachable!("codec used during drop"))
+    }
+}
+
+impl<C: ?Sized + Poolable> std::ops::DerefMut for Pooled<C> {
+    fn deref_mut(&mut self) -> &mut C {
+        self.inner.as_deref_mut().unwrap_or_else(|| unreachable!("codec used during drop"))
+    }
+}
+
+impl<C: ?Sized + Poolable> Drop for Pooled<C> {
+    fn drop(&mut self) {
+        if let (Some((pool, key)), Some(inner)) = (self.home.take(), self.inner.take()) {
+            pool.give_codec(key, inner.into_any());
+        }
+    }
+}
+
+impl BufferPool {
+    /// An idle codec context of `C`'s direction made with the same settings, if there is one.
+    fn take_codec<C: ?Sized + Poolable>(&self, key: &CodecKey) -> Option<Box<C>> {
+        let mut codecs = self.lock_codecs();
+        let i = codecs.iter().rposition(|(k, any)| k == key && C::is_mine(any))?;
+        C::from_any(codecs.swap_remove(i).1).ok()
+    }
+}
+
+/// An adapter's one buffer: `data[pos..end]` holds pending bytes (an encoder's compressed
+/// output not yet written, a decoder's input not yet decoded). Allocated once, at its full
+/// size, and never resized; taken from a [`BufferPool`] and given back on drop when the
+/// adapter was configured with one.
+pub(crate) struct Buffer {
+    data: BytesMut,
+    pos: usize,
+    end: usize,
+    pool: Option<BufferPool>,
+}
+
+impl Buffer {
+    pub fn new(size: usize, pool: Option<&BufferPool>) -> Self {
+        let data = match pool {
+            Some(pool) => pool.take(size),
+            None => BytesMut::zeroed(size),
+        };
+        Buffer { data, pos: 0, end: 0, pool: pool.cloned() }
+    }
+
+    /// Forget the pending bytes.
+    pub fn clear(&mut self) {
+        self.pos = 0;
+        self.end = 0;
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The pending bytes.
+    pub fn pending(&self) -> &[u8] {
+        &self.data[self.pos..self.end]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos == self.end
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.end == self.data.len()
+    }
+
+    /// Mark `n` pending bytes as used; an emptied buffer starts again at offset 0.
+    pub fn consume(&mut self, n: usize) {
+        debug_assert!(self.pos + n <= self.end);
+        self.pos += n;
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+        }
+    }
+
+    /// The free space after the pending bytes.
+    pub fn spare(&mut self) -> &mut [u8] {
+        &mut self.data[self.end..]
+    }
+
+    /// Mark `n` bytes of `spare()` as filled.
+    pub fn commit(&mut self, n: usize) {
+        debug_assert!(self.end + n <= self.data.len());
+        self.end += n;
+    }
+
+    /// Move the pending bytes to the front so that `spare()` is as large as possible.
+    pub fn compact(&mut self) {
+        if self.pos > 0 {
+            self.data.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+    }
+
+    /// The pending bytes, handed out without copying (the memory goes with them, so a pooled
+    /// buffer does not return to its pool).
+    pub fn into_pending(mut self) -> Bytes {
+        let mut data = std::mem::take(&mut self.data);
+        data.truncate(self.end);
+        let _ = data.split_to(self.pos);
+        data.freeze()
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            if self.data.capacity() > 0 {
+                pool.give(std::mem::take(&mut self.data));
+            }
+        }
     }
 }

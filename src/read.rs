@@ -1,20 +1,23 @@
 //! `Decoder<R>`: the one decompressing reader, generic over every codec.
 //!
 //! Compressed input is read into the adapter's buffer and decoded straight into the caller's
-//! buffer. This module alone decides what happens at the edges of the data: what follows a
-//! member (another member, xz stream padding, trailing garbage, the end), when the input ended
-//! too early (`Truncated`), when `max_output` is reached, and which format `auto` sees.
+//! buffer. A small state machine: inside a member the codec decides and says why it stopped
+//! ([`Decoded`]); between members the end-of-stream policy in `members.rs` decides; at the end
+//! `read` returns 0. This module adds the I/O around them: when to read more, when the input
+//! ended too early (`Truncated`), where `max_output` stops the output, and which format `auto`
+//! sees.
 
 use std::fmt;
 use std::io::{self, Read};
 
 use bytes::Bytes;
 
-use crate::buf::{Buffer, InBuf, OutBuf, Status};
-use crate::codec::{self, Codec, Decode};
-use crate::config::Direction;
-use crate::format::{self, Match, Sniff};
-use crate::{Config, Error, Format, Result};
+use crate::codec::{Decode, Decoded, InBuf, OutBuf};
+use crate::config::{Config, Direction};
+use crate::error::{Error, Result};
+use crate::format::{self, Format, Sniff};
+use crate::members::{Boundary, Next};
+use crate::pool::{Buffer, Pooled};
 
 /// `Decoder::auto` needs this much look-ahead: the legacy lzma header (13 bytes) or a
 /// skippable frame header (8) followed by a magic number.
@@ -30,10 +33,27 @@ pub const MAX_SKIPPABLE_PREFIX: u64 = 1 << 20;
 enum State {
     /// Inside a member: the codec decides.
     Member,
-    /// A member has ended; `zeros` bytes of xz stream padding seen since.
-    Boundary { zeros: u64 },
+    /// A member has ended: what follows decides.
+    Boundary(Boundary),
     /// The stream has ended; `read` returns 0.
     End,
+}
+
+/// What one step inside a member leads to.
+enum Step {
+    /// Give these bytes to the caller.
+    Produced(usize),
+    /// Go on: the member ended, or input was read.
+    Continue,
+}
+
+/// What `Decoder::auto` found before the first member.
+struct Sniffed {
+    format: Format,
+    /// Bytes of leading skippable frames consumed.
+    skipped: u64,
+    /// The input held skippable frames only: an empty stream.
+    only_skippable: bool,
 }
 
 /// A decompressing reader: reads `format` from the inner reader and returns the decompressed
@@ -69,7 +89,7 @@ enum State {
 pub struct Decoder<R: Read> {
     inner: R,
     buf: Buffer,
-    codec: Codec<dyn Decode>,
+    codec: Pooled<dyn Decode>,
     format: Format,
     state: State,
     single_stream: bool,
@@ -112,7 +132,7 @@ impl<R: Read> Decoder<R> {
     /// ```
     pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Decompress)?;
-        let buf = Buffer::new(settings.buffer_size, settings.pool.as_ref());
+        let buf = Buffer::new(settings.buffer_size, config.pool.as_ref());
         Self::build(inner, buf, format, config, 0)
     }
 
@@ -158,12 +178,14 @@ impl<R: Read> Decoder<R> {
     /// ```
     pub fn auto_with_config(mut inner: R, config: &Config) -> Result<Self> {
         // any enabled format validates the format-independent parts of the config
-        let probe = Format::ALL.iter().copied().find(|f| f.is_enabled()).unwrap_or(Format::Zstd);
+        let Some(&probe) = Format::ALL.iter().find(|f| f.is_enabled()) else {
+            return Err(Error::UnknownFormat);
+        };
         let settings = config.resolve(probe, Direction::Decompress)?;
-        let mut buf = Buffer::new(settings.buffer_size.max(MIN_AUTO_BUFFER), settings.pool.as_ref());
-        let (format, skipped, at_end) = sniff(&mut inner, &mut buf)?;
-        let mut decoder = Self::build(inner, buf, format, config, skipped)?;
-        if at_end {
+        let mut buf = Buffer::new(settings.buffer_size.max(MIN_AUTO_BUFFER), config.pool.as_ref());
+        let found = sniff(&mut inner, &mut buf)?;
+        let mut decoder = Self::build(inner, buf, found.format, config, found.skipped)?;
+        if found.only_skippable {
             decoder.state = State::End;
         }
         Ok(decoder)
@@ -171,7 +193,7 @@ impl<R: Read> Decoder<R> {
 
     fn build(inner: R, buf: Buffer, format: Format, config: &Config, total_in: u64) -> Result<Self> {
         let settings = config.resolve(format, Direction::Decompress)?;
-        let codec = codec::decoder(format, &settings)?;
+        let codec = Pooled::decoder(format, &settings, config.pool.as_ref())?;
         Ok(Decoder {
             inner,
             buf,
@@ -296,7 +318,7 @@ impl<R: Read> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reset(&mut self, inner: R) -> R {
-        self.failed = self.codec.reset().err();
+        self.failed = self.codec.reset().err().map(|fault| Error::from_fault(self.format, fault));
         self.buf.clear();
         self.state = State::Member;
         self.total_in = 0;
@@ -347,109 +369,101 @@ impl<R: Read> Decoder<R> {
     }
 
     fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
+        // whether the inner reader has said end of input during this call
         let mut eof = false;
         loop {
             match self.state {
                 State::End => return Ok(0),
-                State::Boundary { zeros } => self.boundary(zeros)?,
-                State::Member => {
-                    // the limit is enforced before the excess exists: at the limit the codec
-                    // gets a 1-byte probe whose content nobody ever sees
-                    let mut probe = [0u8; 1];
-                    let allowed = self.max_output - self.total_out;
-                    let dst: &mut [u8] = if allowed == 0 {
-                        &mut probe
-                    } else {
-                        let n = (out.len() as u64).min(allowed) as usize;
-                        &mut out[..n]
-                    };
-                    if !eof && self.buf.is_empty() && self.codec.eager_input() {
-                        eof = self.fill()? == 0;
-                    }
-                    let mut input = InBuf::with_room(self.buf.pending(), self.buf.capacity());
-                    let mut output = OutBuf::new(dst);
-                    let status = self.codec.decode(&mut input, &mut output);
-                    let (consumed, produced) = (input.pos, output.pos);
-                    self.consume(consumed);
-                    let status = status?;
-                    if allowed == 0 && produced > 0 {
-                        return Err(Error::LimitExceeded { limit: self.max_output });
-                    }
-                    self.total_out += produced as u64;
-                    if status == Status::Done {
-                        self.state = if self.single_stream && !self.codec.ended_skippable() {
-                            State::End
-                        } else {
-                            State::Boundary { zeros: 0 }
-                        };
-                    }
-                    if produced > 0 {
-                        return Ok(produced);
-                    }
-                    if status == Status::Done || consumed > 0 {
-                        continue;
-                    }
-                    // no progress: the codec needs more input (behind what is pending, when it
-                    // left an incomplete unit for us to complete contiguously)
-                    if self.buf.pending().len() == self.buf.capacity() {
-                        return Err(Error::Io(io::Error::other(format!(
-                            "{}: decoder made no progress",
-                            self.format
-                        ))));
-                    }
-                    if eof {
-                        return Err(Error::Truncated { format: self.format });
-                    }
-                    self.buf.compact();
-                    eof = self.fill()? == 0;
-                }
+                State::Boundary(boundary) => self.boundary(boundary)?,
+                State::Member => match self.member(out, &mut eof)? {
+                    Step::Produced(n) => return Ok(n),
+                    Step::Continue => {}
+                },
             }
         }
     }
 
-    /// Between members: decide what the next bytes are.
-    fn boundary(&mut self, mut zeros: u64) -> Result<()> {
-        let bad_padding = |format| Error::corrupt(format, "stream padding is not a multiple of four bytes");
+    /// One codec call inside a member, and what its outcome means for the stream.
+    fn member(&mut self, out: &mut [u8], eof: &mut bool) -> Result<Step> {
+        if !*eof && self.buf.is_empty() && self.codec.eager_input() {
+            *eof = self.fill()? == 0;
+        }
+        // `max_output` is enforced before the excess exists: at the limit the codec gets a
+        // 1-byte probe whose content nobody ever sees, only whether there is any
+        let allowed = self.max_output - self.total_out;
+        let mut probe = [0u8; 1];
+        let dst: &mut [u8] = match usize::try_from(allowed) {
+            Ok(0) => &mut probe,
+            Ok(allowed) if allowed < out.len() => &mut out[..allowed],
+            _ => out,
+        };
+        let mut input = InBuf::with_room(self.buf.pending(), self.buf.capacity());
+        let mut output = OutBuf::new(dst);
+        let outcome = self.codec.decode(&mut input, &mut output);
+        let (consumed, produced) = (input.pos, output.pos);
+        self.consume(consumed);
+        let outcome = outcome.map_err(|fault| Error::from_fault(self.format, fault))?;
+        if allowed == 0 && produced > 0 {
+            return Err(Error::LimitExceeded { limit: self.max_output });
+        }
+        self.total_out += produced as u64;
+        match outcome {
+            Decoded::End | Decoded::Skipped => {
+                // a leading skippable frame is not the member `single_stream` stops after
+                let last = self.single_stream && outcome == Decoded::End;
+                self.state = if last { State::End } else { State::Boundary(Boundary::new(self.format)) };
+            }
+            Decoded::OutputFull if produced == 0 => return Err(self.no_progress()),
+            Decoded::OutputFull => {}
+            Decoded::InputEmpty if produced > 0 => {}
+            Decoded::InputEmpty => self.more_input(eof)?,
+        }
+        Ok(if produced > 0 { Step::Produced(produced) } else { Step::Continue })
+    }
+
+    /// The codec needs more input to go on (behind what is pending, when it left an
+    /// incomplete unit for us to complete contiguously).
+    fn more_input(&mut self, eof: &mut bool) -> Result<()> {
+        if *eof {
+            return Err(Error::Truncated { format: self.format });
+        }
+        if self.buf.pending().len() == self.buf.capacity() {
+            // an incomplete unit larger than `room`: the codec broke its contract
+            return Err(self.no_progress());
+        }
+        self.buf.compact();
+        *eof = self.fill()? == 0;
+        Ok(())
+    }
+
+    fn no_progress(&self) -> Error {
+        Error::backend(self.format, "decoder made no progress")
+    }
+
+    /// Between members: let the end-of-stream policy decide what the next bytes are.
+    fn boundary(&mut self, mut boundary: Boundary) -> Result<()> {
+        let mut eof = false;
         loop {
-            if self.buf.is_empty() && self.fill()? == 0 {
-                if !zeros.is_multiple_of(4) {
-                    return Err(bad_padding(self.format));
-                }
-                self.state = State::End;
-                return Ok(());
-            }
-            if self.format.has_stream_padding() {
-                let n = self.buf.pending().iter().take_while(|&&b| b == 0).count();
-                self.consume(n);
-                zeros += n as u64;
-                self.state = State::Boundary { zeros };
-                if self.buf.is_empty() {
-                    continue;
-                }
-            }
-            match self.format.next_member(self.buf.pending()) {
-                Match::Yes if !zeros.is_multiple_of(4) => return Err(bad_padding(self.format)),
-                Match::Yes => break,
-                Match::No => return Err(Error::TrailingData { format: self.format }),
-                // a buffer smaller than a magic number cannot look ahead: let the codec judge
-                // the next member, but the padding before it has ended (a non-zero byte follows)
-                Match::NeedMore if self.buf.capacity() < Format::NEXT_MEMBER_LOOKAHEAD => {
-                    if !zeros.is_multiple_of(4) {
-                        return Err(bad_padding(self.format));
-                    }
-                    break;
-                }
-                Match::NeedMore => {
+            let next = boundary.next(self.buf.pending(), eof, self.buf.capacity());
+            // keep the padding count for a `read` retried after an error
+            self.state = State::Boundary(boundary);
+            match next? {
+                Next::Skip(n) => self.consume(n),
+                Next::NeedMore => {
                     self.buf.compact();
-                    if self.fill()? == 0 {
-                        return Err(Error::Truncated { format: self.format });
-                    }
+                    eof = self.fill()? == 0;
+                }
+                Next::End => {
+                    self.state = State::End;
+                    return Ok(());
+                }
+                Next::Member => {
+                    self.codec.reset().map_err(|fault| Error::from_fault(self.format, fault))?;
+                    self.state = State::Member;
+                    return Ok(());
                 }
             }
         }
-        self.codec.reset()?;
-        self.state = State::Member;
-        Ok(())
     }
 }
 
@@ -468,13 +482,12 @@ fn fill<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<usize> {
 }
 
 /// Find the format at the start of `inner`, reading into `buf` (whose bytes stay there for the
-/// decoder). Leading skippable frames are consumed. Returns the format, the number of bytes
-/// consumed, and whether the input ended after skippable frames only.
-fn sniff<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<(Format, u64, bool)> {
+/// decoder). Leading skippable frames are consumed.
+fn sniff<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<Sniffed> {
     let mut skipped = 0u64;
     loop {
         match format::sniff(buf.pending()) {
-            Sniff::Found(format) => return Ok((format, skipped, false)),
+            Sniff::Found(format) => return Ok(Sniffed { format, skipped, only_skippable: false }),
             Sniff::Unknown => return Err(Error::UnknownFormat),
             Sniff::Skippable(len) => {
                 skipped += len;
@@ -482,9 +495,10 @@ fn sniff<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<(Format, u64, bool)
                     return Err(Error::UnknownFormat);
                 }
                 let mut left = len;
+                let owner = Format::skippable_owner().ok_or(Error::UnknownFormat)?;
                 while left > 0 {
                     if buf.is_empty() && fill(inner, buf)? == 0 {
-                        return Err(Error::Truncated { format: Format::Zstd });
+                        return Err(Error::Truncated { format: owner });
                     }
                     let n = left.min(buf.pending().len() as u64) as usize;
                     buf.consume(n);
@@ -494,8 +508,10 @@ fn sniff<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<(Format, u64, bool)
             Sniff::NeedMore => {
                 buf.compact();
                 if fill(inner, buf)? == 0 {
-                    if buf.is_empty() && skipped > 0 {
-                        return Ok((Format::Zstd, skipped, true));
+                    if let (true, true, Some(owner)) =
+                        (buf.is_empty(), skipped > 0, Format::skippable_owner())
+                    {
+                        return Ok(Sniffed { format: owner, skipped, only_skippable: true });
                     }
                     return Err(match format::partial_magic(buf.pending()) {
                         Some(format) => Error::Truncated { format },
@@ -516,8 +532,7 @@ impl<R: Read> Read for Decoder<R> {
             return Ok(0);
         }
         self.read_inner(out).map_err(|e| {
-            // data errors are final; I/O errors and truncation may be retried
-            if !matches!(e, Error::Io(_) | Error::Truncated { .. }) {
+            if !e.is_retryable() {
                 self.failed = Some(e.duplicate());
             }
             e.into()

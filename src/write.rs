@@ -9,10 +9,11 @@
 use std::fmt;
 use std::io::{self, Write};
 
-use crate::buf::{Buffer, InBuf, OutBuf, Status};
-use crate::codec::{self, Codec, Encode};
-use crate::config::Direction;
-use crate::{Config, Format, Result};
+use crate::codec::{CodecResult, Encode, InBuf, OutBuf, Status};
+use crate::config::{Config, Direction};
+use crate::error::{Error, Result};
+use crate::format::Format;
+use crate::pool::{Buffer, Pooled};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -60,7 +61,7 @@ enum State {
 /// ```
 pub struct Encoder<W: Write> {
     inner: W,
-    codec: Codec<dyn Encode>,
+    codec: Pooled<dyn Encode>,
     buf: Buffer,
     format: Format,
     state: State,
@@ -102,11 +103,11 @@ impl<W: Write> Encoder<W> {
     /// ```
     pub fn with_config(inner: W, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Compress)?;
-        let codec = codec::encoder(format, &settings)?;
+        let codec = Pooled::encoder(format, &settings, config.pool.as_ref())?;
         Ok(Encoder {
             inner,
             codec,
-            buf: Buffer::new(settings.buffer_size, settings.pool.as_ref()),
+            buf: Buffer::new(settings.buffer_size, config.pool.as_ref()),
             format,
             state: State::Open,
             synced: false,
@@ -276,7 +277,7 @@ impl<W: Write> Encoder<W> {
     /// ```
     pub fn reset(&mut self, inner: W) -> io::Result<W> {
         self.try_finish()?;
-        self.codec.reset()?;
+        self.codec.reset().map_err(|fault| self.fault(fault))?;
         self.state = State::Open;
         self.synced = false;
         self.total_in = 0;
@@ -305,7 +306,7 @@ impl<W: Write> Encoder<W> {
     /// One flush/finish step of the codec into the buffer's free space, making room first.
     fn run_codec<F>(&mut self, step: F) -> io::Result<Status>
     where
-        F: FnOnce(&mut dyn Encode, &mut OutBuf<'_>) -> Result<Status>,
+        F: FnOnce(&mut dyn Encode, &mut OutBuf<'_>) -> CodecResult<Status>,
     {
         if self.buf.is_full() {
             self.write_buffer()?;
@@ -315,7 +316,12 @@ impl<W: Write> Encoder<W> {
         let produced = out.pos;
         self.buf.commit(produced);
         self.total_out += produced as u64;
-        Ok(status?)
+        status.map_err(|fault| self.fault(fault).into())
+    }
+
+    /// A codec's fault as this encoder's error.
+    fn fault(&self, fault: crate::codec::Fault) -> Error {
+        Error::from_fault(self.format, fault)
     }
 
     fn closed_error(&self) -> io::Error {
@@ -342,14 +348,14 @@ impl<W: Write> Write for Encoder<W> {
             self.buf.commit(produced);
             self.total_out += produced as u64;
             self.total_in += input.pos as u64;
-            result?;
+            result.map_err(|fault| self.fault(fault))?;
             if input.pos > 0 {
                 self.synced = false;
                 return Ok(input.pos);
             }
             if produced == 0 {
                 // the codec contract forbids this; never spin on it
-                return Err(io::Error::other(format!("{}: compressor made no progress", self.format)));
+                return Err(Error::backend(self.format, "compressor made no progress").into());
             }
         }
     }

@@ -20,11 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 use compressio::{Config, Decoder, Direction, Encoder, Error, Format, Level};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Compress or decompress files with gzip, zlib, deflate, zstd, lz4, xz or lzma.
+/// Compress or decompress files in any of compressio's formats.
 ///
 /// With no FILE, or when FILE is -, read standard input and write standard output.
 #[derive(Parser, Debug)]
@@ -48,7 +48,7 @@ struct Cli {
     /// Write the (single) output to PATH
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     output: Option<PathBuf>,
-    /// Format: gzip|gz, zlib, deflate, zstd|zst, lz4, xz, lzma (compressing: zstd by default)
+    /// Format (the list is filled in from the library's formats)
     #[arg(short = 'f', long = "format", value_name = "FORMAT")]
     format: Option<Format>,
     /// Level: fastest, fast, default, best, or N on the format's own scale
@@ -94,8 +94,26 @@ struct Row {
     compress: f64,
 }
 
+/// The command line, with the `--format` help listing every format this build has.
+fn parse_cli() -> Cli {
+    let names: Vec<String> = Format::ALL
+        .iter()
+        .filter(|f| f.is_enabled())
+        .map(|&f| match f.to_string().as_str() {
+            name if f.extension() != name => format!("{name}|{}", f.extension()),
+            name => name.to_string(),
+        })
+        .collect();
+    let help = format!("Format: {} (compressing: {DEFAULT_FORMAT} by default)", names.join(", "));
+    let matches = Cli::command().mut_arg("format", |arg| arg.help(help)).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// What compressing writes when no `-f` is given.
+const DEFAULT_FORMAT: Format = Format::Zstd;
+
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let mut cli = parse_cli();
     if cli.files.is_empty() {
         cli.files.push("-".into());
     }
@@ -164,7 +182,7 @@ fn output_path(cli: &Cli, file: &str) -> Result<Option<PathBuf>, Outcome> {
             None => Err(Outcome::Warning("unknown suffix -- ignored".into())),
         }
     } else {
-        let format = cli.format.unwrap_or(Format::Zstd);
+        let format = cli.format.unwrap_or(DEFAULT_FORMAT);
         if Format::from_path(path) == Some(format) {
             return Err(Outcome::Warning(format!("already has .{} suffix -- unchanged", format.extension())));
         }
@@ -367,7 +385,7 @@ fn compress(
     mut input: impl Read,
     sink: BufWriter<Box<dyn Write>>,
 ) -> Result<(Format, u64, u64), AnyError> {
-    let format = cli.format.unwrap_or(Format::Zstd);
+    let format = cli.format.unwrap_or(DEFAULT_FORMAT);
     let mut encoder = Encoder::with_config(sink, format, &config(cli))?;
     io::copy(&mut input, &mut encoder)?;
     encoder.try_finish()?;
@@ -429,10 +447,15 @@ fn advise(file: &str) -> Result<Outcome, AnyError> {
         "format", "level", "ratio", "compress", "decompress", "mem comp.", "mem decomp."
     );
     let mut rows: Vec<Row> = Vec::new();
-    // zlib and raw deflate are gzip's codec in other wrappers, lzma is xz's in a legacy one:
-    // the same figures, so they are left out
-    let candidates = [Format::Gzip, Format::Zstd, Format::Lz4, Format::Xz];
-    for &format in candidates.iter().filter(|f| f.is_enabled()) {
+    // one format per backend: zlib and raw deflate are gzip's codec in other wrappers, lzma is
+    // xz's in a legacy one, with the same figures
+    let mut candidates: Vec<Format> = Vec::new();
+    for &format in Format::ALL.iter().filter(|f| f.is_enabled()) {
+        if candidates.iter().all(|c| c.cargo_feature() != format.cargo_feature()) {
+            candidates.push(format);
+        }
+    }
+    for format in candidates {
         for level in [Level::Fastest, Level::Default, Level::Best] {
             let config = Config::default().level(level);
             let start = Instant::now();

@@ -18,8 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
-use crate::buf::{InBuf, OutBuf};
-use crate::{Error, Result};
+use crate::codec::{CodecResult, Fault, InBuf, OutBuf, Status};
 
 /// What a worker does to one block.
 pub(crate) trait BlockCompressor: Send + 'static {
@@ -29,7 +28,7 @@ pub(crate) trait BlockCompressor: Send + 'static {
     /// Compress `input` into `out` (empty on entry) as a self-contained, byte-aligned piece
     /// of the stream; `dict` holds the input that precedes the block (empty for the first
     /// block, and always empty when `dict_size` is 0).
-    fn compress_block(&mut self, dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> Result<Self::Summary>;
+    fn compress_block(&mut self, dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> CodecResult<Self::Summary>;
 }
 
 struct Job {
@@ -44,7 +43,7 @@ struct Done<S> {
     dict: Vec<u8>,
     input: Vec<u8>,
     output: Vec<u8>,
-    result: Result<S>,
+    result: CodecResult<S>,
 }
 
 /// A finished block, ready to be written out in order.
@@ -87,7 +86,7 @@ impl<C: BlockCompressor> Parallel<C> {
         block_size: usize,
         dict_size: usize,
         mut make: impl FnMut() -> C,
-    ) -> Result<Self> {
+    ) -> CodecResult<Self> {
         let threads = threads.max(1);
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
@@ -114,7 +113,7 @@ impl<C: BlockCompressor> Parallel<C> {
                         return;
                     }
                 })
-                .map_err(Error::Io)?;
+                .map_err(|e| Fault::backend(format!("cannot start a worker thread: {e}")))?;
             workers.push(worker);
         }
         Ok(Parallel {
@@ -143,7 +142,7 @@ impl<C: BlockCompressor> Parallel<C> {
     /// Take input into the current block and send full blocks to the workers. Stops (having
     /// consumed what it could) when `2 × threads` blocks are outstanding: the caller must
     /// write some out first. That is the memory bound.
-    pub fn push(&mut self, input: &mut InBuf<'_>) -> Result<()> {
+    pub fn push(&mut self, input: &mut InBuf<'_>) -> CodecResult<()> {
         while !input.is_empty() {
             if self.current.len() == self.block_size {
                 if self.outstanding() >= self.max_outstanding {
@@ -163,7 +162,7 @@ impl<C: BlockCompressor> Parallel<C> {
 
     /// Send the current block (full or not) to the workers. `push` keeps full blocks within
     /// the bound; a flush may add its one partial block on top: at most `2 × threads + 1`.
-    pub fn submit(&mut self) -> Result<()> {
+    pub fn submit(&mut self) -> CodecResult<()> {
         if self.current.is_empty() {
             return Ok(());
         }
@@ -184,23 +183,20 @@ impl<C: BlockCompressor> Parallel<C> {
         let job = Job { seq: self.next_seq, dict, input, output };
         match &self.jobs {
             Some(tx) if tx.send(job).is_ok() => {}
-            _ => return Err(Error::Io(std::io::Error::other("compression worker threads are gone"))),
+            _ => return Err(Fault::backend("compression worker threads are gone")),
         }
         self.next_seq += 1;
         Ok(())
     }
 
-    fn receive_one(&mut self) -> Result<()> {
-        let done = self
-            .results
-            .recv()
-            .map_err(|_| Error::Io(std::io::Error::other("a compression worker thread panicked")))?;
+    fn receive_one(&mut self) -> CodecResult<()> {
+        let done = self.results.recv().map_err(|_| Fault::backend("a compression worker thread panicked"))?;
         self.waiting.insert(done.seq, done);
         Ok(())
     }
 
     /// The next block in order, if it is finished (`wait`: wait for it if it is in flight).
-    pub fn next_block(&mut self, wait: bool) -> Result<Option<Block<C::Summary>>> {
+    pub fn next_block(&mut self, wait: bool) -> CodecResult<Option<Block<C::Summary>>> {
         loop {
             if let Some(done) = self.waiting.remove(&self.next_out) {
                 self.next_out += 1;
@@ -233,7 +229,7 @@ impl<C: BlockCompressor> Parallel<C> {
     }
 
     /// Forget everything in progress and start a new stream (the workers stay).
-    pub fn reset(&mut self) -> Result<()> {
+    pub fn reset(&mut self) -> CodecResult<()> {
         let mut first_error = Ok(());
         loop {
             match self.next_block(true) {
@@ -279,15 +275,6 @@ pub(crate) fn buffer_bytes(
     slots * (block_size + dict_size + output_bound) + block_size + dict_size + output_bound
 }
 
-/// The number of worker threads `threads(n)` means: `n`, or every core for 0.
-pub(crate) fn thread_count(requested: usize) -> usize {
-    if requested == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        requested
-    }
-}
-
 /// The engine plus the block being written out: the part every parallel encoder shares.
 pub(crate) struct ParallelStream<C: BlockCompressor> {
     engine: Parallel<C>,
@@ -307,7 +294,7 @@ impl<C: BlockCompressor> ParallelStream<C> {
         output: &mut OutBuf<'_>,
         mut wait: bool,
         fold: &mut impl FnMut(&C::Summary),
-    ) -> Result<()> {
+    ) -> CodecResult<()> {
         loop {
             if let Some(block) = &mut self.writing {
                 if !drain_block(block, output) {
@@ -335,7 +322,7 @@ impl<C: BlockCompressor> ParallelStream<C> {
         input: &mut InBuf<'_>,
         output: &mut OutBuf<'_>,
         fold: &mut impl FnMut(&C::Summary),
-    ) -> Result<()> {
+    ) -> CodecResult<()> {
         loop {
             self.write_ready(output, false, fold)?;
             if output.is_full() || input.is_empty() {
@@ -356,24 +343,33 @@ impl<C: BlockCompressor> ParallelStream<C> {
         &mut self,
         output: &mut OutBuf<'_>,
         fold: &mut impl FnMut(&C::Summary),
-    ) -> Result<crate::buf::Status> {
+    ) -> CodecResult<Status> {
         self.engine.submit()?;
         loop {
             self.write_ready(output, true, fold)?;
             if self.writing.is_some() || output.is_full() {
-                return Ok(crate::buf::Status::Ongoing);
+                return Ok(Status::Ongoing);
             }
             if self.engine.is_idle() {
-                return Ok(crate::buf::Status::Done);
+                return Ok(Status::Done);
             }
         }
     }
 
     /// Drop what is in progress and start a new stream.
-    pub fn reset(&mut self) -> Result<()> {
+    pub fn reset(&mut self) -> CodecResult<()> {
         if let Some(block) = self.writing.take() {
             self.engine.recycle(block);
         }
         self.engine.reset()
     }
+}
+
+/// Whether a sample of the input (`raw` bytes, `packed` once compressed) compresses enough for
+/// worker threads to pay off: at least 3 % smaller. On data that does not compress (already
+/// compressed or encrypted) the fast codecs run at memory speed on one thread, and handing
+/// blocks to workers only adds copies and waiting (libzstd's workers ran at 0.35× one thread
+/// there, `../shared/corpus/BASELINE.md`). One rule for every encoder that probes.
+pub(crate) fn worth_it(raw: u64, packed: u64) -> bool {
+    packed.saturating_mul(100) < raw.saturating_mul(97)
 }

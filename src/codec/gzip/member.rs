@@ -1,15 +1,10 @@
-//! gzip (RFC 1952): our own header and trailer around the raw deflate codec.
-//!
-//! Parsing the header ourselves keeps hostile headers under our control: FEXTRA is skipped
-//! without being stored (its length is a u16), FNAME and FCOMMENT are bounded at 64 KiB each,
-//! FHCRC is verified, and so are the trailer's CRC-32 and ISIZE. Nothing in the header makes
-//! us allocate.
+//! A gzip member: header, deflate body, CRC-32 + ISIZE trailer (encoder and decoder).
 
-use crate::buf::{InBuf, OutBuf, Status};
-use crate::codec::deflate::{DeflateDecoder, DeflateEncoder, ParallelDeflate};
-use crate::codec::{Decode, Encode};
-use crate::config::Settings;
-use crate::{Error, Format, Result};
+use super::{DEFLATE, MAGIC};
+use crate::codec::deflate::parallel::ParallelDeflate;
+use crate::codec::deflate::stream::{DeflateDecoder, DeflateEncoder};
+use crate::codec::{CodecResult, Decode, Decoded, Encode, Fault, InBuf, OutBuf, Status};
+use crate::settings::Settings;
 
 const FHCRC: u8 = 0x02;
 const FEXTRA: u8 = 0x04;
@@ -20,7 +15,7 @@ const RESERVED_FLAGS: u8 = 0xe0;
 const OS_UNKNOWN: u8 = 255;
 /// Longest FNAME or FCOMMENT we accept, terminator included. File names are at most a few
 /// KiB on every system; anything longer is an attack or garbage.
-pub(crate) const MAX_TEXT_FIELD: usize = 64 * 1024;
+const MAX_TEXT_FIELD: usize = 64 * 1024;
 
 /// The deflate body of a gzip member: one compressor, or pigz-style parallel blocks (whose
 /// CRC-32s are combined as they are written out).
@@ -51,7 +46,7 @@ pub(crate) struct GzipEncoder {
 }
 
 impl GzipEncoder {
-    pub fn new(settings: &Settings) -> Result<Self> {
+    pub fn new(settings: &Settings) -> CodecResult<Self> {
         // XFL: 2 = slowest/best, 4 = fastest (RFC 1952 2.3.1)
         let xfl = match settings.level {
             9 => 2,
@@ -60,11 +55,11 @@ impl GzipEncoder {
         };
         let body = match settings.threads {
             Some(threads) => Body::Parallel(ParallelDeflate::new(settings, threads)?),
-            None => Body::Serial(DeflateEncoder::new(Format::Deflate, settings)),
+            None => Body::Serial(DeflateEncoder::new(false, settings)),
         };
         Ok(GzipEncoder {
             body,
-            header: [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, OS_UNKNOWN],
+            header: [MAGIC[0], MAGIC[1], DEFLATE, 0, 0, 0, 0, 0, xfl, OS_UNKNOWN],
             header_pos: 0,
             crc: crc32fast::Hasher::new(),
             size: 0,
@@ -80,7 +75,7 @@ impl GzipEncoder {
 }
 
 impl Encode for GzipEncoder {
-    fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<()> {
+    fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<()> {
         if !self.header_written(output) {
             return Ok(());
         }
@@ -94,14 +89,14 @@ impl Encode for GzipEncoder {
         Ok(())
     }
 
-    fn flush(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+    fn flush(&mut self, output: &mut OutBuf<'_>) -> CodecResult<Status> {
         if !self.header_written(output) {
             return Ok(Status::Ongoing);
         }
         self.body.deflate().flush(output)
     }
 
-    fn finish(&mut self, output: &mut OutBuf<'_>) -> Result<Status> {
+    fn finish(&mut self, output: &mut OutBuf<'_>) -> CodecResult<Status> {
         if !self.header_written(output) {
             return Ok(Status::Ongoing);
         }
@@ -123,7 +118,7 @@ impl Encode for GzipEncoder {
         Ok(if output.drain(&self.trailer, pos) { Status::Done } else { Status::Ongoing })
     }
 
-    fn reset(&mut self) -> Result<()> {
+    fn reset(&mut self) -> CodecResult<()> {
         self.body.deflate().reset()?;
         self.header_pos = 0;
         self.crc = crc32fast::Hasher::new();
@@ -172,7 +167,7 @@ impl GzipDecoder {
             header_crc: crc32fast::Hasher::new(),
             crc: crc32fast::Hasher::new(),
             size: 0,
-            deflate: DeflateDecoder::labelled(false, Format::Gzip),
+            deflate: DeflateDecoder::new(false),
         }
     }
 
@@ -200,33 +195,29 @@ impl GzipDecoder {
 }
 
 impl Decode for GzipDecoder {
-    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> Result<Status> {
-        let corrupt = |detail: &str| Error::corrupt(Format::Gzip, detail);
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
         loop {
             match self.state {
                 State::Fixed => {
                     if !self.fill_field(input, 10, true) {
-                        return Ok(Status::Ongoing);
+                        return Ok(Decoded::InputEmpty);
                     }
-                    if self.field[..2] != [0x1f, 0x8b] {
-                        return Err(corrupt("not a gzip stream (bad magic bytes)"));
+                    if self.field[..2] != MAGIC {
+                        return Err(Fault::corrupt("not a gzip stream (bad magic bytes)"));
                     }
-                    if self.field[2] != 8 {
-                        return Err(Error::corrupt(
-                            Format::Gzip,
-                            format!("unknown compression method {}", self.field[2]),
-                        ));
+                    if self.field[2] != DEFLATE {
+                        return Err(Fault::corrupt(format!("unknown compression method {}", self.field[2])));
                     }
                     self.flags = self.field[3];
                     if self.flags & RESERVED_FLAGS != 0 {
-                        return Err(corrupt("reserved header flags are set"));
+                        return Err(Fault::corrupt("reserved header flags are set"));
                     }
                     self.have = 0;
                     self.state = self.next_header_state(State::Fixed);
                 }
                 State::ExtraLen => {
                     if !self.fill_field(input, 2, true) {
-                        return Ok(Status::Ongoing);
+                        return Ok(Decoded::InputEmpty);
                     }
                     self.count = usize::from(u16::from_le_bytes([self.field[0], self.field[1]]));
                     self.have = 0;
@@ -238,7 +229,7 @@ impl Decode for GzipDecoder {
                     input.advance(n);
                     self.count -= n;
                     if self.count > 0 {
-                        return Ok(Status::Ongoing);
+                        return Ok(Decoded::InputEmpty);
                     }
                     self.state = self.next_header_state(State::ExtraLen);
                 }
@@ -252,63 +243,63 @@ impl Decode for GzipDecoder {
                     input.advance(n);
                     self.count += n;
                     if self.count > MAX_TEXT_FIELD {
-                        return Err(corrupt(if self.state == State::Name {
+                        return Err(Fault::corrupt(if self.state == State::Name {
                             "file name field is longer than 64 KiB"
                         } else {
                             "comment field is longer than 64 KiB"
                         }));
                     }
                     if !terminated {
-                        return Ok(Status::Ongoing);
+                        return Ok(Decoded::InputEmpty);
                     }
                     self.count = 0;
                     self.state = self.next_header_state(self.state);
                 }
                 State::HeaderCrc => {
                     if !self.fill_field(input, 2, false) {
-                        return Ok(Status::Ongoing);
+                        return Ok(Decoded::InputEmpty);
                     }
                     let expected = u16::from_le_bytes([self.field[0], self.field[1]]);
                     let actual = std::mem::take(&mut self.header_crc).finalize() as u16;
                     if expected != actual {
-                        return Err(corrupt("header CRC mismatch"));
+                        return Err(Fault::corrupt("header CRC mismatch"));
                     }
                     self.have = 0;
                     self.state = State::Body;
                 }
                 State::Body => {
                     let start = output.pos;
-                    let status = self.deflate.decode(input, output)?;
+                    let outcome = self.deflate.decode(input, output)?;
                     let produced = &output.data[start..output.pos];
                     self.crc.update(produced);
                     self.size = self.size.wrapping_add(produced.len() as u32);
-                    if status == Status::Ongoing {
-                        return Ok(Status::Ongoing);
+                    if outcome != Decoded::End {
+                        return Ok(outcome);
                     }
                     self.state = State::Trailer;
                 }
                 State::Trailer => {
                     if !self.fill_field(input, 8, false) {
-                        return Ok(Status::Ongoing);
+                        return Ok(Decoded::InputEmpty);
                     }
                     let crc =
                         u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]);
                     let size =
                         u32::from_le_bytes([self.field[4], self.field[5], self.field[6], self.field[7]]);
                     if crc != std::mem::take(&mut self.crc).finalize() {
-                        return Err(corrupt("CRC-32 mismatch (data is corrupt)"));
+                        return Err(Fault::corrupt("CRC-32 mismatch (data is corrupt)"));
                     }
                     if size != self.size {
-                        return Err(corrupt("size mismatch (ISIZE field does not match the data)"));
+                        return Err(Fault::corrupt("size mismatch (ISIZE field does not match the data)"));
                     }
                     self.state = State::Done;
                 }
-                State::Done => return Ok(Status::Done),
+                State::Done => return Ok(Decoded::End),
             }
         }
     }
 
-    fn reset(&mut self) -> Result<()> {
+    fn reset(&mut self) -> CodecResult<()> {
         self.deflate.reset()?;
         self.state = State::Fixed;
         self.have = 0;

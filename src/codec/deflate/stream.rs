@@ -1,0 +1,118 @@
+//! One raw deflate or zlib compressor and decompressor over flate2's `Compress`/`Decompress`.
+//!
+//! flate2's own stream adapters ignore bytes after the end of the stream and finish in
+//! `Drop`; we use only its state machines, so the adapters' end-of-stream policy applies.
+//! With `zlib: false` they are also the body of a gzip member.
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+
+use crate::codec::spec::preset;
+use crate::codec::{CodecResult, Decode, Decoded, Encode, Fault, InBuf, OutBuf, Status};
+use crate::settings::Settings;
+
+/// A failure of zlib-rs itself (never the data's: the compressor accepts any input).
+pub(crate) fn compressor_error(e: impl std::fmt::Display) -> Fault {
+    Fault::backend(format!("deflate compressor failed: {e}"))
+}
+
+/// Raw deflate or zlib compressor.
+pub(crate) struct DeflateEncoder {
+    inner: Compress,
+    /// A sync flush has been issued and its output is still being drained.
+    flushing: bool,
+}
+
+impl DeflateEncoder {
+    /// With `zlib`, a zlib stream (RFC 1950); otherwise raw deflate.
+    pub fn new(zlib: bool, settings: &Settings) -> Self {
+        let level = Compression::new(preset(settings));
+        let inner = Compress::new_with_window_bits(level, zlib, super::window_bits(settings));
+        DeflateEncoder { inner, flushing: false }
+    }
+
+    /// One call into zlib-rs; returns (consumed, flate2 status).
+    fn run(
+        &mut self,
+        input: &[u8],
+        output: &mut OutBuf<'_>,
+        flush: FlushCompress,
+    ) -> CodecResult<(usize, flate2::Status)> {
+        let (in0, out0) = (self.inner.total_in(), self.inner.total_out());
+        let status = self.inner.compress(input, output.spare(), flush).map_err(compressor_error)?;
+        output.advance((self.inner.total_out() - out0) as usize);
+        Ok(((self.inner.total_in() - in0) as usize, status))
+    }
+}
+
+impl Encode for DeflateEncoder {
+    fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<()> {
+        // new input after an interrupted flush: the next flush must sync again
+        self.flushing = false;
+        let (consumed, _) = self.run(input.rest(), output, FlushCompress::None)?;
+        input.advance(consumed);
+        Ok(())
+    }
+
+    fn flush(&mut self, output: &mut OutBuf<'_>) -> CodecResult<Status> {
+        // Issue Z_SYNC_FLUSH once, then drain what it left pending with Z_NO_FLUSH. Repeating
+        // Z_SYNC_FLUSH while the output keeps filling up (a small buffer) makes zlib emit a new
+        // empty stored block on every call, and the flush never ends.
+        let mode = if self.flushing { FlushCompress::None } else { FlushCompress::Sync };
+        self.flushing = true;
+        self.run(&[], output, mode)?;
+        // the flush is complete once a call returns with output space left
+        if output.is_full() {
+            return Ok(Status::Ongoing);
+        }
+        self.flushing = false;
+        Ok(Status::Done)
+    }
+
+    fn finish(&mut self, output: &mut OutBuf<'_>) -> CodecResult<Status> {
+        let (_, status) = self.run(&[], output, FlushCompress::Finish)?;
+        Ok(if status == flate2::Status::StreamEnd { Status::Done } else { Status::Ongoing })
+    }
+
+    fn reset(&mut self) -> CodecResult<()> {
+        self.inner.reset();
+        self.flushing = false;
+        Ok(())
+    }
+}
+
+/// Raw deflate or zlib decompressor.
+pub(crate) struct DeflateDecoder {
+    inner: Decompress,
+    zlib: bool,
+}
+
+impl DeflateDecoder {
+    /// With `zlib`, zlib streams (RFC 1950); otherwise raw deflate.
+    pub fn new(zlib: bool) -> Self {
+        DeflateDecoder { inner: Decompress::new(zlib), zlib }
+    }
+}
+
+impl Decode for DeflateDecoder {
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        let (in0, out0) = (self.inner.total_in(), self.inner.total_out());
+        let result = self.inner.decompress(input.rest(), output.spare(), FlushDecompress::None);
+        input.advance((self.inner.total_in() - in0) as usize);
+        output.advance((self.inner.total_out() - out0) as usize);
+        match result {
+            Ok(flate2::Status::StreamEnd) => Ok(Decoded::End),
+            // inflate takes all the input it is given unless the output fills up first
+            Ok(_) if output.is_full() => Ok(Decoded::OutputFull),
+            Ok(_) => Ok(Decoded::InputEmpty),
+            Err(e) if e.needs_dictionary().is_some() => {
+                Err(Fault::unsupported("stream needs a preset dictionary"))
+            }
+            Err(e) => Err(Fault::corrupt(e.message().unwrap_or("invalid deflate data").to_string())),
+        }
+    }
+
+    fn reset(&mut self) -> CodecResult<()> {
+        self.inner.reset(self.zlib);
+        Ok(())
+    }
+}

@@ -1,0 +1,47 @@
+//! gzip (RFC 1952): our own header and trailer around the raw deflate engine.
+//!
+//! Parsing the header ourselves keeps hostile headers under our control: FEXTRA is skipped
+//! without being stored (its length is a u16), FNAME and FCOMMENT are bounded at 64 KiB each,
+//! FHCRC is verified, and so are the trailer's CRC-32 and ISIZE. Nothing in the header makes
+//! us allocate.
+
+use crate::codec::spec::{match_magic, Codec, Detect, Match, Members, Spec};
+
+#[cfg(feature = "deflate")]
+mod member;
+
+/// Multi-member: concatenated gzip files are one gzip file (RFC 1952 2.2).
+pub(crate) static SPEC: Spec = Spec {
+    name: "gzip",
+    aliases: &["gz"],
+    extensions: &["gz", "tgz"],
+    feature: "deflate",
+    detect: Detect::Magic(matches),
+    members: Members { concatenated: true, skippable: false, padding: false, lookahead: MAGIC.len() },
+    levels: crate::codec::deflate::LEVELS,
+    codec: CODEC,
+};
+
+#[cfg(feature = "deflate")]
+const CODEC: Option<Codec> = Some(Codec {
+    encoder: |s| Ok(Box::new(member::GzipEncoder::new(s)?)),
+    decoder: |_| Ok(Box::new(member::GzipDecoder::new())),
+    encoder_memory: crate::codec::deflate::encoder_memory,
+    decoder_memory: |_| crate::codec::deflate::INFLATE_BYTES,
+});
+#[cfg(not(feature = "deflate"))]
+const CODEC: Option<Codec> = None;
+
+/// ID1 ID2.
+const MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// CM = 8, deflate: the only method ever defined.
+const DEFLATE: u8 = 8;
+
+/// The magic number, and the method when the third byte is there: checking it halves false
+/// positives.
+fn matches(prefix: &[u8]) -> Match {
+    match match_magic(prefix, &MAGIC) {
+        Match::Yes if prefix.get(2).is_some_and(|&cm| cm != DEFLATE) => Match::No,
+        m => m,
+    }
+}

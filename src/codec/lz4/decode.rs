@@ -1,0 +1,319 @@
+//! The lz4 frame decompressor: blocks decoded straight into the caller's buffer when one fits
+//! there, otherwise through one block-sized staging buffer sized from the frame descriptor
+//! (checked against the memory limit first).
+
+use lz4_flex::block;
+use xxhash_rust::xxh32::{xxh32, Xxh32};
+
+use super::frame::{remember, BlockHeader, Descriptor, LEGACY_MAGIC, WINDOW};
+use super::MAGIC;
+use crate::codec::spec::{skippable, Match};
+use crate::codec::{CodecResult, Decode, Decoded, Fault, InBuf, OutBuf};
+use crate::settings::Settings;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Magic,
+    SkippableSize,
+    Skip(u32),
+    Descriptor,
+    BlockHeader,
+    BlockData { size: usize, stored: bool },
+    ContentChecksum,
+    Done,
+}
+
+/// lz4 frame decompressor; a frame or a skippable frame per member.
+pub(crate) struct Lz4Decoder {
+    max_memory: u64,
+    state: State,
+    /// Fixed fields assembled across calls (magic, descriptor up to 15 bytes, sizes, checksums).
+    field: [u8; 16],
+    have: usize,
+    frame: Descriptor,
+    /// The frame's block maximum size.
+    block_max: usize,
+    /// A compressed block (plus its checksum) assembled across calls.
+    block: Vec<u8>,
+    /// Decompressed output waiting for space in the caller's buffer: `decoded_pos..decoded_end`.
+    /// Its length only grows (to the frame's block maximum), so it is zeroed once.
+    decoded: Vec<u8>,
+    decoded_pos: usize,
+    decoded_end: usize,
+    hasher: Xxh32,
+    produced: u64,
+    /// Linked blocks: the last 64 KiB of output.
+    history: Vec<u8>,
+    /// The current member is a skippable frame.
+    skippable: bool,
+}
+
+impl Lz4Decoder {
+    pub fn new(settings: &Settings) -> Self {
+        Lz4Decoder {
+            max_memory: settings.max_memory,
+            state: State::Magic,
+            field: [0; 16],
+            have: 0,
+            frame: Descriptor {
+                linked: false,
+                block_checksum: false,
+                content_checksum: false,
+                content_size: None,
+                dict_id: None,
+                block_code: 4,
+            },
+            block_max: 0,
+            block: Vec::new(),
+            decoded: Vec::new(),
+            decoded_pos: 0,
+            decoded_end: 0,
+            hasher: Xxh32::new(0),
+            produced: 0,
+            history: Vec::new(),
+            skippable: false,
+        }
+    }
+
+    /// Assemble a little-endian u32 field across calls; `None` until all 4 bytes are in.
+    fn read_u32(&mut self, input: &mut InBuf<'_>) -> Option<u32> {
+        if !input.fill(&mut self.field, &mut self.have, 4) {
+            return None;
+        }
+        self.have = 0;
+        Some(u32::from_le_bytes([self.field[0], self.field[1], self.field[2], self.field[3]]))
+    }
+
+    /// A new frame with this descriptor: check what it needs against the limit before
+    /// allocating it, then prepare the buffers and checksums.
+    fn start_frame(&mut self, frame: Descriptor) -> CodecResult<()> {
+        if frame.dict_id.is_some() {
+            return Err(Fault::unsupported("frame needs a dictionary"));
+        }
+        let block_max = frame.block_max();
+        // one compressed block (with its checksum), one decoded block, and the 64 KiB window
+        // of linked frames
+        let needed = 2 * block_max as u64 + 4 + if frame.linked { WINDOW as u64 } else { 0 };
+        if needed > self.max_memory {
+            return Err(Fault::Limit(self.max_memory));
+        }
+        // exact reservations: amortised growth could double them
+        let block_bytes = block_max + 4;
+        self.block.reserve_exact(block_bytes.saturating_sub(self.block.len()));
+        if frame.linked {
+            self.history.reserve_exact(WINDOW.saturating_sub(self.history.len()));
+        }
+        self.frame = frame;
+        self.block_max = block_max;
+        self.hasher = Xxh32::new(0);
+        self.produced = 0;
+        self.history.clear();
+        Ok(())
+    }
+
+    /// Decompress (or copy) one complete block into `output` if a whole block fits there,
+    /// else into `decoded`.
+    fn decode_block(&mut self, data: &[u8], stored: bool, output: &mut OutBuf<'_>) -> CodecResult<()> {
+        let max = self.block_max;
+        let direct = output.spare_len() >= max || (stored && output.spare_len() >= data.len());
+        let dst: &mut [u8] = if direct {
+            let room = max.min(output.spare_len());
+            &mut output.spare()[..room]
+        } else {
+            if self.decoded.len() < max {
+                self.decoded.reserve_exact(max - self.decoded.len());
+                self.decoded.resize(max, 0);
+            }
+            &mut self.decoded[..max]
+        };
+        let n = if stored {
+            dst[..data.len()].copy_from_slice(data);
+            data.len()
+        } else if self.frame.linked && !self.history.is_empty() {
+            block::decompress_into_with_dict(data, dst, &self.history)
+                .map_err(|e| Fault::corrupt(format!("invalid block: {e}")))?
+        } else {
+            block::decompress_into(data, dst).map_err(|e| Fault::corrupt(format!("invalid block: {e}")))?
+        };
+        let out = &dst[..n];
+        if self.frame.content_checksum {
+            self.hasher.update(out);
+        }
+        if self.frame.linked {
+            remember(&mut self.history, out);
+        }
+        self.produced += n as u64;
+        if self.frame.content_size.is_some_and(|size| self.produced > size) {
+            return Err(Fault::corrupt("frame is longer than its declared content size"));
+        }
+        if direct {
+            output.advance(n);
+        } else {
+            self.decoded_end = n;
+            self.decoded_pos = 0;
+        }
+        Ok(())
+    }
+
+    /// Check the whole block (in `data`, checksum after it) and decode it.
+    fn finish_block(
+        &mut self,
+        data: &[u8],
+        size: usize,
+        stored: bool,
+        output: &mut OutBuf<'_>,
+    ) -> CodecResult<()> {
+        if self.frame.block_checksum {
+            let stored_sum = u32::from_le_bytes([data[size], data[size + 1], data[size + 2], data[size + 3]]);
+            if xxh32(&data[..size], 0) != stored_sum {
+                return Err(Fault::corrupt("block checksum mismatch"));
+            }
+        }
+        self.decode_block(&data[..size], stored, output)
+    }
+
+    fn end_frame(&mut self) -> CodecResult<()> {
+        if self.frame.content_size.is_some_and(|size| size != self.produced) {
+            return Err(Fault::corrupt("frame is shorter than its declared content size"));
+        }
+        self.state = State::Done;
+        Ok(())
+    }
+}
+
+impl Decode for Lz4Decoder {
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        loop {
+            if self.decoded_pos < self.decoded_end {
+                if !output.drain(&self.decoded[..self.decoded_end], &mut self.decoded_pos) {
+                    return Ok(Decoded::OutputFull);
+                }
+                self.decoded_pos = 0;
+                self.decoded_end = 0;
+            }
+            match self.state {
+                State::Magic => {
+                    let Some(magic) = self.read_u32(input) else {
+                        return Ok(Decoded::InputEmpty);
+                    };
+                    let magic = magic.to_le_bytes();
+                    self.state = if magic == MAGIC {
+                        State::Descriptor
+                    } else if skippable::matches(&magic) == Match::Yes {
+                        self.skippable = true;
+                        State::SkippableSize
+                    } else if magic == LEGACY_MAGIC {
+                        return Err(Fault::unsupported("legacy lz4 frame format (lz4 -l)"));
+                    } else {
+                        return Err(Fault::corrupt("not an lz4 frame (bad magic number)"));
+                    };
+                }
+                State::SkippableSize => {
+                    let Some(size) = self.read_u32(input) else {
+                        return Ok(Decoded::InputEmpty);
+                    };
+                    self.state = State::Skip(size);
+                }
+                State::Skip(left) => {
+                    let n = (left as usize).min(input.rest().len());
+                    input.advance(n);
+                    let left = left - n as u32;
+                    if left > 0 {
+                        self.state = State::Skip(left);
+                        return Ok(Decoded::InputEmpty);
+                    }
+                    self.state = State::Done;
+                }
+                State::Descriptor => {
+                    // FLG decides the length: 3 bytes, +8 content size, +4 dictionary id
+                    if self.have == 0 && !input.fill(&mut self.field, &mut self.have, 1) {
+                        return Ok(Decoded::InputEmpty);
+                    }
+                    let len = Descriptor::len(self.field[0]);
+                    if !input.fill(&mut self.field, &mut self.have, len) {
+                        return Ok(Decoded::InputEmpty);
+                    }
+                    self.have = 0;
+                    let frame = Descriptor::parse(&self.field[..len])?;
+                    self.start_frame(frame)?;
+                    self.state = State::BlockHeader;
+                }
+                State::BlockHeader => {
+                    let Some(word) = self.read_u32(input) else {
+                        return Ok(Decoded::InputEmpty);
+                    };
+                    match BlockHeader::parse(word) {
+                        BlockHeader::End if self.frame.content_checksum => {
+                            self.state = State::ContentChecksum
+                        }
+                        BlockHeader::End => self.end_frame()?,
+                        BlockHeader::Data { size, .. } if size > self.block_max => {
+                            return Err(Fault::corrupt("block is larger than the frame's block maximum size"))
+                        }
+                        BlockHeader::Data { size, stored } => {
+                            self.block.clear();
+                            self.state = State::BlockData { size, stored };
+                        }
+                    }
+                }
+                State::BlockData { size, stored } => {
+                    // a block decodes straight into the caller's buffer when it fits there;
+                    // once this call has produced something and the next block no longer
+                    // fits, return what there is rather than decode into `decoded` and copy
+                    // it out later (staging is for callers whose buffers are smaller than a
+                    // block)
+                    let fits = output.spare_len() >= self.block_max || (stored && output.spare_len() >= size);
+                    if !fits && output.pos > 0 {
+                        return Ok(Decoded::OutputFull);
+                    }
+                    let total = size + if self.frame.block_checksum { 4 } else { 0 };
+                    if self.block.is_empty() && input.rest().len() < total && total <= input.room {
+                        // let the adapter complete the block in its own buffer: moving the
+                        // partial block to the front copies less than staging all of it
+                        return Ok(Decoded::InputEmpty);
+                    }
+                    if self.block.is_empty() && input.rest().len() >= total {
+                        // the whole block is in the caller's buffer: no copy
+                        let data = &input.rest()[..total];
+                        self.finish_block(data, size, stored, output)?;
+                        input.advance(total);
+                    } else {
+                        let take = (total - self.block.len()).min(input.rest().len());
+                        self.block.extend_from_slice(&input.rest()[..take]);
+                        input.advance(take);
+                        if self.block.len() < total {
+                            return Ok(Decoded::InputEmpty);
+                        }
+                        let block = std::mem::take(&mut self.block);
+                        let result = self.finish_block(&block, size, stored, output);
+                        self.block = block;
+                        self.block.clear();
+                        result?;
+                    }
+                    self.state = State::BlockHeader;
+                }
+                State::ContentChecksum => {
+                    let Some(stored_sum) = self.read_u32(input) else {
+                        return Ok(Decoded::InputEmpty);
+                    };
+                    if std::mem::replace(&mut self.hasher, Xxh32::new(0)).digest() != stored_sum {
+                        return Err(Fault::corrupt("content checksum mismatch"));
+                    }
+                    self.end_frame()?;
+                }
+                State::Done => return Ok(if self.skippable { Decoded::Skipped } else { Decoded::End }),
+            }
+        }
+    }
+
+    fn reset(&mut self) -> CodecResult<()> {
+        self.state = State::Magic;
+        self.skippable = false;
+        self.have = 0;
+        self.block.clear();
+        self.decoded_pos = 0;
+        self.decoded_end = 0;
+        self.history.clear();
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! The zstd decompressor over libzstd's `DCtx`, with the checks libzstd's streaming path
+//! leaves out (see `frame.rs`).
+//!
+//! libzstd skips skippable frames itself and reports the end of every frame (skippable or
+//! not), which is exactly the `Decode` contract.
+
+use zstd::zstd_safe::{self, zstd_sys::ZSTD_ErrorCode, DCtx, DParameter};
+
+use super::frame::{self, BlockWalker};
+use super::{error_name, with_buffers};
+use crate::codec::{CodecResult, Decode, Decoded, Fault, InBuf, OutBuf};
+use crate::settings::Settings;
+
+/// zstd decompressor; one frame per member.
+pub(crate) struct ZstdDecoder {
+    dctx: DCtx<'static>,
+    max_memory: u64,
+    /// Set once the current frame has produced output or consumed input; a frame that ends
+    /// must have started.
+    in_frame: bool,
+    /// The current frame is a skippable frame (its first byte is `0x5?`, zstd's is `0x28`).
+    skippable: bool,
+    /// The first bytes of the current frame, enough to hold its header.
+    header: [u8; frame::MAX_HEADER],
+    header_len: usize,
+    walker: BlockWalker,
+    /// Bytes the current frame has produced so far.
+    frame_out: u64,
+}
+
+impl ZstdDecoder {
+    pub fn new(settings: &Settings) -> CodecResult<Self> {
+        let mut dctx = DCtx::try_create().ok_or_else(Fault::out_of_memory)?;
+        dctx.set_parameter(DParameter::WindowLogMax(frame::window_log_max(settings.max_memory)))
+            .map_err(|code| Fault::InvalidConfig(error_name(code)))?;
+        Ok(ZstdDecoder {
+            dctx,
+            max_memory: settings.max_memory,
+            in_frame: false,
+            skippable: false,
+            header: [0; frame::MAX_HEADER],
+            header_len: 0,
+            walker: BlockWalker::new(),
+            frame_out: 0,
+        })
+    }
+
+    /// A frame has ended: its output must match the content size its header declares.
+    ///
+    /// libzstd's streaming decoder (1.5.7) checks this only when the last block is not
+    /// empty: a frame declaring 128 bytes whose only block is an empty last block, with a
+    /// correct checksum of the empty content, decodes to nothing through
+    /// `ZSTD_decompressStream` when the output buffer is smaller than the declared size
+    /// (the one-shot path, taken for larger buffers, rejects it). We check every frame.
+    fn check_frame(&self) -> CodecResult<()> {
+        if self.skippable {
+            return Ok(());
+        }
+        match frame::content_size(&self.header[..self.header_len]) {
+            Some(declared) if declared != self.frame_out => Err(Fault::corrupt(format!(
+                "frame declares {declared} bytes of content but holds {}",
+                self.frame_out
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn start_frame(&mut self) {
+        self.in_frame = false;
+        self.header_len = 0;
+        self.walker = BlockWalker::new();
+        self.frame_out = 0;
+    }
+
+    fn decode_error(&self, code: usize) -> Fault {
+        if zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_frameParameter_windowTooLarge)
+            || zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_memory_allocation)
+        {
+            Fault::Limit(self.max_memory)
+        } else if zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_dictionary_wrong) {
+            Fault::unsupported("frame needs a dictionary")
+        } else {
+            Fault::corrupt(error_name(code))
+        }
+    }
+}
+
+impl Decode for ZstdDecoder {
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        let (in0, out0) = (input.pos, output.pos);
+        if !self.in_frame {
+            if let Some(&first) = input.rest().first() {
+                self.skippable = first & 0xf0 == 0x50;
+            }
+            // When a whole frame of known size is in the input and the output can hold it,
+            // libzstd decodes it in one pass that never checks the window against
+            // `WindowLogMax` (found by fuzzing: such a frame failed with LimitExceeded through
+            // small buffers and with another error through large ones). Check it here, so
+            // that the limit is the same whatever the buffers.
+            // libzstd's streaming path checks the dictionary before the window; so do we.
+            let rest = input.rest();
+            if !self.skippable && rest.starts_with(&frame::MAGIC) {
+                if let Some(needs) = frame::needs(rest) {
+                    if needs.dict_id != 0 {
+                        return Err(Fault::unsupported("frame needs a dictionary"));
+                    }
+                    if needs.window > 1u64 << frame::window_log_max(self.max_memory) {
+                        return Err(Fault::Limit(self.max_memory));
+                    }
+                }
+            }
+        }
+        let hint = with_buffers(input, output, |o, i| self.dctx.decompress_stream(o, i))
+            .map_err(|code| self.decode_error(code))?;
+        let consumed = &input.data[in0..input.pos];
+        let keep = consumed.len().min(frame::MAX_HEADER - self.header_len);
+        self.header[self.header_len..self.header_len + keep].copy_from_slice(&consumed[..keep]);
+        self.header_len += keep;
+        if !self.skippable {
+            self.walker.walk(consumed, &self.header[..self.header_len])?;
+        }
+        self.frame_out += (output.pos - out0) as u64;
+        self.in_frame |= input.pos > in0 || output.pos > out0;
+        // 0: a frame (or skippable frame) is complete and fully flushed
+        if hint == 0 && self.in_frame {
+            self.check_frame()?;
+            self.start_frame();
+            Ok(if self.skippable { Decoded::Skipped } else { Decoded::End })
+        } else if output.is_full() {
+            Ok(Decoded::OutputFull)
+        } else {
+            // libzstd returns before the end of a frame only with its input used up
+            Ok(Decoded::InputEmpty)
+        }
+    }
+
+    fn reset(&mut self) -> CodecResult<()> {
+        self.start_frame();
+        self.skippable = false;
+        self.dctx.reset(zstd_safe::ResetDirective::SessionOnly).map_err(|code| self.decode_error(code))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,33 @@
+//! `Settings`: a [`Config`](crate::Config) resolved for one format, which is all a codec is
+//! built from. A leaf module: codecs depend on it, it depends on nothing of the crate.
+
+/// What the codecs and adapters use, validated once by `Config::resolve`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Settings {
+    /// On the backend's own scale (encoders; 0 for decoders).
+    pub level: i32,
+    pub buffer_size: usize,
+    pub checksum: bool,
+    pub max_output: u64,
+    pub max_memory: u64,
+    pub single_stream: bool,
+    /// 1..=9, or `None` for the format's default.
+    pub memory_level: Option<u8>,
+    /// Worker threads (0 already resolved to the core count), or `None` for the classic
+    /// single-threaded mode.
+    pub threads: Option<usize>,
+    /// Decoders accept a format's non-standard large-window mode (brotli).
+    pub large_window: bool,
+}
+
+impl Settings {
+    /// The most history (window, dictionary, block) memory level `m` allows: `4^(m+6)`.
+    pub fn history_budget(&self) -> Option<u64> {
+        self.memory_level.map(|m| 1u64 << (12 + 2 * u32::from(m)))
+    }
+
+    /// The history budget as a power of two (`2 × m + 12`), for backends sized by a log.
+    pub fn history_log(&self) -> Option<u32> {
+        self.history_budget().map(u64::trailing_zeros)
+    }
+}
