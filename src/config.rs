@@ -328,6 +328,23 @@ impl Config {
         self
     }
 
+    /// Decoders: accept streams in a format's non-standard large-window mode, whose windows
+    /// pass what the format's standard allows. Default `false`: such a stream is
+    /// [`Error::Unsupported`]. The window is still checked against
+    /// [`max_memory`](Config::max_memory) before anything is allocated. Encoders never write
+    /// large windows, and formats without such a mode have nothing to accept.
+    ///
+    /// ```
+    /// use compressio::Config;
+    ///
+    /// let lenient = Config::default().large_window(true);
+    /// # let _ = lenient;
+    /// ```
+    pub fn large_window(mut self, allow: bool) -> Self {
+        self.large_window = allow;
+        self
+    }
+
     /// Take the adapter's buffer from `pool` and give it back when the adapter is dropped
     /// (see [`BufferPool`]).
     ///

@@ -63,11 +63,6 @@
 // `unsafe` is denied everywhere but in `alloc` (a `GlobalAlloc` needs it) and `memory` (the
 // backends' memory reports exist only as C functions); both are covered by tests/memory.rs.
 #![deny(unsafe_code)]
-// With some codecs compiled out, helpers that only they use are unused; that is expected.
-#![cfg_attr(
-    not(all(feature = "deflate", feature = "zstd", feature = "lz4", feature = "xz")),
-    allow(dead_code, unused_variables, unreachable_code, unused_imports)
-)]
 
 pub mod alloc;
 mod buf;

@@ -67,6 +67,10 @@ pub struct Encoder<W: Write> {
     state: State,
     /// A sync flush completed and nothing was written since: another flush adds nothing.
     synced: bool,
+    /// A sync flush has started in the codec and not completed (an inner writer error
+    /// interrupted it): it is completed before the codec sees anything else, since codecs
+    /// (liblzma) take no input and no other action in the middle of a flush.
+    flushing: bool,
     total_in: u64,
     total_out: u64,
 }
@@ -111,6 +115,7 @@ impl<W: Write> Encoder<W> {
             format,
             state: State::Open,
             synced: false,
+            flushing: false,
             total_in: 0,
             total_out: 0,
         })
@@ -209,6 +214,7 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_finish(&mut self) -> io::Result<()> {
+        self.complete_flush()?;
         while self.state != State::Finished {
             self.state = State::Finishing;
             if self.run_codec(|codec, out| codec.finish(out))? == Status::Done {
@@ -280,6 +286,7 @@ impl<W: Write> Encoder<W> {
         self.codec.reset().map_err(|fault| self.fault(fault))?;
         self.state = State::Open;
         self.synced = false;
+        self.flushing = false;
         self.total_in = 0;
         self.total_out = 0;
         Ok(std::mem::replace(&mut self.inner, inner))
@@ -324,6 +331,16 @@ impl<W: Write> Encoder<W> {
         Error::from_fault(self.format, fault)
     }
 
+    /// Run the codec's flush to its end, if one is in progress.
+    fn complete_flush(&mut self) -> io::Result<()> {
+        while self.flushing {
+            if self.run_codec(|codec, out| codec.flush(out))? == Status::Done {
+                self.flushing = false;
+            }
+        }
+        Ok(())
+    }
+
     fn closed_error(&self) -> io::Error {
         io::Error::other(format!("{}: write after finish", self.format))
     }
@@ -337,6 +354,7 @@ impl<W: Write> Write for Encoder<W> {
         if data.is_empty() {
             return Ok(0);
         }
+        self.complete_flush()?;
         loop {
             if self.buf.is_full() {
                 self.write_buffer()?;
@@ -362,7 +380,8 @@ impl<W: Write> Write for Encoder<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         if self.state == State::Open && !self.synced {
-            while self.run_codec(|codec, out| codec.flush(out))? == Status::Ongoing {}
+            self.flushing = true;
+            self.complete_flush()?;
             self.synced = true;
         }
         self.write_buffer()?;

@@ -11,14 +11,15 @@ use compressio::{compress, decompress, Decoder, Encoder, Error, Format};
 
 /// Call `op` until it succeeds, retrying injected `WouldBlock` and `Other` failures.
 fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> T {
+    let mut last = None;
     for _ in 0..1_000_000 {
         match op() {
             Ok(v) => return v,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Other) => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Other) => last = Some(e),
             Err(e) => panic!("unexpected error: {e}"),
         }
     }
-    panic!("no progress after a million retries");
+    panic!("no progress after a million retries; the last error: {last:?}");
 }
 
 const WRITER_SCRIPTS: &[&[Fault]] = &[
@@ -53,6 +54,35 @@ fn encoder_survives_a_faulty_writer_without_losing_or_repeating_bytes() {
                     .unwrap_or_else(|e| panic!("{format} script {i} buffer {buffer}: {e}"));
                 assert!(back == data, "{format} script {i} buffer {buffer}");
             }
+        }
+    }
+}
+
+#[test]
+fn writing_after_an_interrupted_flush_continues_the_stream() {
+    // a flush stopped by WouldBlock is not retried: the caller writes more first (a
+    // non-blocking socket that became writable again), and finishes later
+    let data = [text(100_000, 56), random(20_000, 57)].concat();
+    for format in formats() {
+        for buffer in [1, 16, 4096] {
+            let config = compressio::Config::default().buffer_size(buffer);
+            let script = [Fault::Ok(5), Fault::WouldBlock, Fault::Ok(5), Fault::Ok(5)];
+            let mut enc = Encoder::with_config(FaultyWriter::new(&script), format, &config).unwrap();
+            let mut interrupted = 0;
+            for chunk in data.chunks(7_919) {
+                let mut rest = chunk;
+                while !rest.is_empty() {
+                    rest = &rest[retry(|| enc.write(rest))..];
+                }
+                if enc.flush().is_err() {
+                    interrupted += 1;
+                }
+            }
+            retry(|| enc.try_finish());
+            let out = enc.finish().unwrap().data;
+            assert!(interrupted > 0, "{format} buffer {buffer}: no flush was interrupted");
+            let back = decompress(&out, format).unwrap_or_else(|e| panic!("{format} buffer {buffer}: {e}"));
+            assert!(back == data, "{format} buffer {buffer}");
         }
     }
 }
@@ -109,7 +139,7 @@ fn decoder_survives_a_faulty_reader_without_losing_or_repeating_bytes() {
     let data = [text(150_000, 54), random(30_000, 55)].concat();
     for format in formats() {
         let packed = [compress(&data, format).unwrap(), compress(b"second", format).unwrap()].concat();
-        let concatenable = matches!(format, Format::Gzip | Format::Zstd | Format::Lz4 | Format::Xz);
+        let concatenable = concatenable(format);
         let packed = if concatenable { packed } else { compress(&data, format).unwrap() };
         let expected = if concatenable { [&data[..], b"second"].concat() } else { data.clone() };
         for (i, script) in READER_SCRIPTS.iter().enumerate() {

@@ -29,10 +29,6 @@ fn small_stream(format: Format) -> (Vec<u8>, Vec<u8>) {
     (data, packed)
 }
 
-fn is_concatenable(format: Format) -> bool {
-    matches!(format, Format::Gzip | Format::Zstd | Format::Lz4 | Format::Xz)
-}
-
 #[test]
 fn truncation_at_every_offset_is_truncated() {
     for format in formats() {
@@ -59,7 +55,7 @@ fn truncation_at_every_offset_is_truncated() {
 
 #[test]
 fn truncated_second_member_is_truncated_and_a_whole_one_is_not() {
-    for format in formats().filter(|&f| is_concatenable(f)) {
+    for format in formats().filter(|&f| concatenable(f)) {
         let data = small_input();
         let one = compress(&data, format).unwrap();
         let two = [one.clone(), one.clone()].concat();
@@ -92,7 +88,7 @@ fn empty_stream_decodes_to_nothing() {
         let packed = compress(&[], format).unwrap();
         assert!(!packed.is_empty(), "{format}");
         assert_eq!(decompress(&packed, format).unwrap(), b"", "{format}");
-        if format != Format::Deflate {
+        if format.is_detectable() {
             assert_eq!(decompress_auto(&packed).unwrap(), b"", "{format}");
         }
     }
@@ -188,7 +184,7 @@ fn concatenated_members_decode_as_one_stream() {
         let parts = [text(10_000, 31), Vec::new(), random(1_000, 32), text(70_000, 33)];
         let packed: Vec<u8> = parts.iter().flat_map(|p| compress(p, format).unwrap()).collect();
         let result = decompress(&packed, format);
-        if is_concatenable(format) {
+        if concatenable(format) {
             assert_eq!(result.unwrap(), parts.concat(), "{format}");
             for buffer in [1, 3, 64 * 1024] {
                 let config = Config::default().buffer_size(buffer);
@@ -282,7 +278,7 @@ fn bit_flips_never_panic_and_checksummed_formats_never_return_wrong_data() {
     for format in formats() {
         let data = text(2_000, 41);
         let packed = compress(&data, format).unwrap();
-        let checksummed = !matches!(format, Format::Deflate | Format::Lzma);
+        let checksummed = checksummed(format);
         for i in 0..packed.len() {
             for mask in [0x01u8, 0x80, 0xff] {
                 let mut bad = packed.clone();
@@ -309,7 +305,7 @@ fn bit_flips_never_panic_and_checksummed_formats_never_return_wrong_data() {
 
 #[test]
 fn corrupt_payload_is_reported_as_corrupt_by_checksummed_formats() {
-    for format in formats().filter(|f| !matches!(f, Format::Deflate | Format::Lzma)) {
+    for format in formats().filter(|&f| checksummed(f)) {
         let config = Config::default().level(compressio::Level::Fastest);
         let data = random(4_000, 42); // incompressible: stored/literal bytes, so a flip survives decoding
         let packed = compress_with(&data, format, &config).unwrap();
@@ -365,7 +361,7 @@ fn max_output_is_enforced_before_the_excess_is_handed_out() {
         // exactly enough is fine, also across members
         let config = Config::default().max_output(data.len() as u64);
         assert_eq!(decompress_with(&packed, format, &config).unwrap(), data);
-        if is_concatenable(format) {
+        if concatenable(format) {
             let two = [packed.clone(), packed.clone()].concat();
             let config = Config::default().max_output(2 * data.len() as u64);
             assert_eq!(decompress_with(&two, format, &config).unwrap().len(), 2 * data.len());

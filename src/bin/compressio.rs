@@ -30,7 +30,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[derive(Parser, Debug)]
 #[command(name = "compressio", version, about, long_about = None)]
 struct Cli {
-    /// Decompress (the format is detected from the data, not the name)
+    /// Decompress (the format is detected from the data; by the name only for a format without a header, raw deflate)
     #[arg(short = 'd', long = "decompress", visible_alias = "uncompress")]
     decompress: bool,
     /// Test the integrity of compressed files: decompress and discard
@@ -352,7 +352,7 @@ fn process(cli: &Cli, file: &str) -> Result<Outcome, AnyError> {
     };
     let sink = BufWriter::with_capacity(64 * 1024, sink);
     let start = Instant::now();
-    let result = if decompressing { decompress(cli, input, sink) } else { compress(cli, input, sink) };
+    let result = if decompressing { decompress(cli, file, input, sink) } else { compress(cli, input, sink) };
     progress.done();
     let (format, bytes_in, bytes_out) = result?; // on error the temporary file is removed
     if let Some((temp, file, path)) = temp {
@@ -380,6 +380,7 @@ fn process(cli: &Cli, file: &str) -> Result<Outcome, AnyError> {
     Ok(Outcome::Done)
 }
 
+/// Compress `input` into `sink`.
 fn compress(
     cli: &Cli,
     mut input: impl Read,
@@ -394,16 +395,24 @@ fn compress(
     Ok((format, bytes_in, bytes_out))
 }
 
+/// The decoder for `file`: the format given with `-f`; else one that cannot be detected from
+/// the data (raw deflate) when the file's name says so; else detected from the data.
+fn decoder<R: Read>(cli: &Cli, file: &str, input: R) -> Result<Decoder<R>, Error> {
+    let config = config(cli);
+    let named = Format::from_path(file).filter(|f| file != "-" && !f.is_detectable());
+    match cli.format.or(named) {
+        Some(format) => Decoder::with_config(input, format, &config),
+        None => Decoder::auto_with_config(input, &config),
+    }
+}
+
 fn decompress(
     cli: &Cli,
+    file: &str,
     input: impl Read,
     mut sink: BufWriter<Box<dyn Write>>,
 ) -> Result<(Format, u64, u64), AnyError> {
-    let config = config(cli);
-    let mut decoder = match cli.format {
-        Some(format) => Decoder::with_config(input, format, &config)?,
-        None => Decoder::auto_with_config(input, &config)?,
-    };
+    let mut decoder = decoder(cli, file, input)?;
     // io::copy hands back an io::Error; Error::from recovers Corrupt, Truncated, ...
     io::copy(&mut decoder, &mut sink).map_err(Error::from)?;
     finish_sink(sink)?;
@@ -420,11 +429,7 @@ fn finish_sink(sink: BufWriter<Box<dyn Write>>) -> io::Result<()> {
 /// size or carry several frames, and any header can lie; decoding also checks the data.
 fn list(cli: &Cli, file: &str) -> Result<Outcome, AnyError> {
     let (input, _) = open_input(file)?;
-    let config = config(cli);
-    let mut decoder = match cli.format {
-        Some(format) => Decoder::with_config(input, format, &config)?,
-        None => Decoder::auto_with_config(input, &config)?,
-    };
+    let mut decoder = decoder(cli, file, input)?;
     let raw = io::copy(&mut decoder, &mut io::sink()).map_err(Error::from)?;
     let packed = decoder.total_in();
     println!(

@@ -10,7 +10,7 @@
 use liblzma::stream::{Action, Check, Filters, LzmaOptions, MtStreamBuilder, Stream};
 
 use crate::codec::spec::preset;
-use crate::codec::{CodecResult, Decode, Decoded, Encode, Fault, InBuf, OutBuf, Status};
+use crate::codec::{drive, CodecResult, Decode, Decoded, Encode, Fault, InBuf, OutBuf, Status};
 use crate::memory;
 use crate::settings::Settings;
 
@@ -193,32 +193,21 @@ impl LzmaDecoder {
 
 impl Decode for LzmaDecoder {
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
-        loop {
-            let (in0, out0) = (input.pos, output.pos);
-            match process(&mut self.stream, input, output, Action::Run) {
-                Ok(liblzma::stream::Status::StreamEnd) => return Ok(Decoded::End),
-                Ok(_) if output.is_full() => return Ok(Decoded::OutputFull),
-                Ok(_) if input.is_empty() => return Ok(Decoded::InputEmpty),
-                // the multithreaded decoder may return early while its workers catch up
-                Ok(_) if input.pos > in0 || output.pos > out0 => continue,
-                Ok(_) => return Err(Fault::backend("liblzma decoder made no progress")),
-                Err(liblzma::stream::Error::MemLimit) => return Err(Fault::Limit(self.max_memory)),
-                Err(liblzma::stream::Error::Mem) => return Err(Fault::out_of_memory()),
-                Err(liblzma::stream::Error::Format) => {
-                    return Err(Fault::corrupt(match self.container {
-                        Container::Stream => "not an xz stream (bad header)",
-                        Container::Alone => "invalid lzma header",
-                    }))
-                }
-                Err(liblzma::stream::Error::Options) => {
-                    return Err(Fault::unsupported("stream uses options liblzma does not support"))
-                }
-                Err(liblzma::stream::Error::Data) => {
-                    return Err(Fault::corrupt("compressed data is corrupt"))
-                }
-                Err(e) => return Err(Fault::corrupt(e.to_string())),
+        let (container, max_memory) = (self.container, self.max_memory);
+        drive(input, output, |input, output| match process(&mut self.stream, input, output, Action::Run) {
+            Ok(status) => Ok(status == liblzma::stream::Status::StreamEnd),
+            Err(liblzma::stream::Error::MemLimit) => Err(Fault::Limit(max_memory)),
+            Err(liblzma::stream::Error::Mem) => Err(Fault::out_of_memory()),
+            Err(liblzma::stream::Error::Format) => Err(Fault::corrupt(match container {
+                Container::Stream => "not an xz stream (bad header)",
+                Container::Alone => "invalid lzma header",
+            })),
+            Err(liblzma::stream::Error::Options) => {
+                Err(Fault::unsupported("stream uses options liblzma does not support"))
             }
-        }
+            Err(liblzma::stream::Error::Data) => Err(Fault::corrupt("compressed data is corrupt")),
+            Err(e) => Err(Fault::corrupt(e.to_string())),
+        })
     }
 
     fn eager_input(&self) -> bool {

@@ -46,7 +46,8 @@ pub(crate) trait Encode: Send {
     /// Consume input, produce output.
     fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<()>;
     /// Sync flush: once `Done`, every byte consumed so far can be decoded from the output
-    /// produced so far. Called repeatedly (with fresh output space) until `Done`.
+    /// produced so far. Once started, it is called repeatedly (with fresh output space) until
+    /// `Done`, with no `encode` or `finish` in between.
     fn flush(&mut self, output: &mut OutBuf<'_>) -> CodecResult<Status>;
     /// End the stream (trailer, checksums). Called repeatedly until `Done`; `encode` is never
     /// called after the first `finish`.
@@ -115,3 +116,29 @@ impl Fault {
 
 /// `Result` with a [`Fault`].
 pub(crate) type CodecResult<T> = std::result::Result<T, Fault>;
+
+/// Drive a backend decoder that returns when its input or output runs out (flate2, liblzma)
+/// and name the outcome. `call` makes one call and says whether the member ended.
+/// Some backends return early with both sides left (liblzma's multithreaded decoder while its
+/// workers catch up): the call is repeated while it makes progress.
+pub(crate) fn drive(
+    input: &mut InBuf<'_>,
+    output: &mut OutBuf<'_>,
+    mut call: impl FnMut(&mut InBuf<'_>, &mut OutBuf<'_>) -> CodecResult<bool>,
+) -> CodecResult<Decoded> {
+    loop {
+        let (in0, out0) = (input.pos, output.pos);
+        if call(input, output)? {
+            return Ok(Decoded::End);
+        }
+        if output.is_full() {
+            return Ok(Decoded::OutputFull);
+        }
+        if input.is_empty() {
+            return Ok(Decoded::InputEmpty);
+        }
+        if input.pos == in0 && output.pos == out0 {
+            return Err(Fault::backend("decoder stopped with input and output space left"));
+        }
+    }
+}

@@ -98,9 +98,21 @@ pub fn formats() -> impl Iterator<Item = Format> {
     Format::ALL.iter().copied().filter(|f| f.is_enabled())
 }
 
-/// Formats that auto-detection can recognise.
+/// Formats that auto-detection can recognise (not raw deflate: no header).
 pub fn detectable() -> impl Iterator<Item = Format> {
-    formats().filter(|&f| f != Format::Deflate)
+    formats().filter(|f| f.is_detectable())
+}
+
+/// Formats that check their data (CRC, xxhash, Adler-32): raw deflate and lzma do not,
+/// so a corrupt stream of theirs can decode to wrong data without an error.
+pub fn checksummed(format: Format) -> bool {
+    !matches!(format, Format::Deflate | Format::Lzma)
+}
+
+/// Formats whose files may hold several members (multi-member gzip, concatenated frames,
+/// several xz streams); the others are single-stream.
+pub fn concatenable(format: Format) -> bool {
+    matches!(format, Format::Gzip | Format::Zstd | Format::Lz4 | Format::Xz)
 }
 
 /// Compress with an `Encoder` over a `Vec`, writing `data` in chunks of the given sizes

@@ -7,7 +7,7 @@
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 
 use crate::codec::spec::preset;
-use crate::codec::{CodecResult, Decode, Decoded, Encode, Fault, InBuf, OutBuf, Status};
+use crate::codec::{drive, CodecResult, Decode, Decoded, Encode, Fault, InBuf, OutBuf, Status};
 use crate::settings::Settings;
 
 /// A failure of zlib-rs itself (never the data's: the compressor accepts any input).
@@ -46,8 +46,6 @@ impl DeflateEncoder {
 
 impl Encode for DeflateEncoder {
     fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<()> {
-        // new input after an interrupted flush: the next flush must sync again
-        self.flushing = false;
         let (consumed, _) = self.run(input.rest(), output, FlushCompress::None)?;
         input.advance(consumed);
         Ok(())
@@ -95,20 +93,19 @@ impl DeflateDecoder {
 
 impl Decode for DeflateDecoder {
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
-        let (in0, out0) = (self.inner.total_in(), self.inner.total_out());
-        let result = self.inner.decompress(input.rest(), output.spare(), FlushDecompress::None);
-        input.advance((self.inner.total_in() - in0) as usize);
-        output.advance((self.inner.total_out() - out0) as usize);
-        match result {
-            Ok(flate2::Status::StreamEnd) => Ok(Decoded::End),
-            // inflate takes all the input it is given unless the output fills up first
-            Ok(_) if output.is_full() => Ok(Decoded::OutputFull),
-            Ok(_) => Ok(Decoded::InputEmpty),
-            Err(e) if e.needs_dictionary().is_some() => {
-                Err(Fault::unsupported("stream needs a preset dictionary"))
+        drive(input, output, |input, output| {
+            let (in0, out0) = (self.inner.total_in(), self.inner.total_out());
+            let result = self.inner.decompress(input.rest(), output.spare(), FlushDecompress::None);
+            input.advance((self.inner.total_in() - in0) as usize);
+            output.advance((self.inner.total_out() - out0) as usize);
+            match result {
+                Ok(status) => Ok(status == flate2::Status::StreamEnd),
+                Err(e) if e.needs_dictionary().is_some() => {
+                    Err(Fault::unsupported("stream needs a preset dictionary"))
+                }
+                Err(e) => Err(Fault::corrupt(e.message().unwrap_or("invalid deflate data").to_string())),
             }
-            Err(e) => Err(Fault::corrupt(e.message().unwrap_or("invalid deflate data").to_string())),
-        }
+        })
     }
 
     fn reset(&mut self) -> CodecResult<()> {
