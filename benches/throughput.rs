@@ -101,6 +101,8 @@ const CASES: &[(Format, i32)] = &[
     (Format::Xz, 1),
     (Format::Xz, 6),
     (Format::Lzma, 6),
+    (Format::Brotli, 1),
+    (Format::Brotli, 6),
 ];
 
 fn encode(data: &[u8], format: Format, config: &Config) -> Vec<u8> {

@@ -44,13 +44,16 @@ const MAX_BUFFER_SIZE: usize = 1 << 30;
 /// | zstd | 1 | 2 | 3 | 19 | -131072 ..= 22 (negative = fast modes, 0 = 3) |
 /// | lz4 | 1 | 1 | 1 | 2 | 1 (independent blocks) ..= 2 (linked blocks) |
 /// | xz, lzma (presets) | 0 | 3 | 6 | 9 | 0 ..= 9 |
+/// | brotli (quality) | 0 | 4 | 6 | 11 | 0 ..= 11 |
 ///
 /// lz4_flex implements only LZ4's fast compressor (what the `lz4` CLI does at `-1`); its two
 /// "levels" choose independent blocks (each decodable alone) or linked blocks (each may refer
 /// to the previous 64 KiB: a few percent smaller, like `lz4 -BD`).
 ///
 /// `Best` stops at zstd 19, as the zstd CLI does without `--ultra`: levels 20-22 need windows
-/// of up to 128 MiB in every decoder.
+/// of up to 128 MiB in every decoder. brotli's `Default` is 6, not the library's own 11:
+/// quality 11 runs at about 1 MB/s, too slow for a streaming default; 4-6 is what on-the-fly
+/// HTTP compression uses (nginx's default is 6).
 ///
 /// ```
 /// use compressio::{compress_with, Config, Format, Level};
@@ -69,7 +72,7 @@ pub enum Level {
     Fastest,
     /// Faster than the default, most of its ratio.
     Fast,
-    /// The backend's own default.
+    /// The backend's own default (brotli: 6; see the table).
     #[default]
     Default,
     /// The best ratio without extreme memory use.
@@ -275,6 +278,7 @@ impl Config {
     /// | xz, lzma | dictionary size, never above the preset's own | the preset's (8 MiB at 6) |
     /// | gzip, zlib, deflate | window bits: 16 KiB at 1, 32 KiB (the format's maximum) from 2 | 32 KiB |
     /// | lz4 | block size: 64 KiB at 1–2, 256 KiB at 3, 1 MiB at 4, 4 MiB from 5 | 64 KiB |
+    /// | brotli | window (`lgwin`): 16 KiB at 1 … 4 MiB from 5, never above its default | 4 MiB (`lgwin` 22) |
     ///
     /// A smaller window costs ratio; decoders need less memory for what such an encoder
     /// writes. Decoders follow the stream (their limit is [`max_memory`](Config::max_memory)).
@@ -304,7 +308,7 @@ impl Config {
     /// | xz | liblzma's multithreaded encoder: independent blocks of one dictionary size (8 MiB at preset 6) | multi-block .xz |
     /// | gzip, deflate | pigz-style: 128 KiB blocks compressed in parallel, each primed with the previous 32 KiB, joined into one deflate stream (one gzip member, CRC-32s combined) | about 0.1 % larger than single-threaded |
     /// | lz4 | independent blocks compressed in parallel once the first 512 KiB have shown that the data compresses (linked blocks, `Level::Best`, stay single-threaded) | identical to single-threaded |
-    /// | zlib, lzma | single-threaded | |
+    /// | zlib, lzma, brotli | single-threaded | |
     ///
     /// The output depends only on the input and the settings, never on the thread count or
     /// scheduling: `threads(1)` and `threads(8)` write the same bytes (not the same as without
@@ -328,17 +332,24 @@ impl Config {
         self
     }
 
-    /// Decoders: accept streams in a format's non-standard large-window mode, whose windows
-    /// pass what the format's standard allows. Default `false`: such a stream is
+    /// Decoders: accept streams in a format's non-standard large-window mode — brotli's
+    /// large-window extension (windows up to 1 GiB, as `brotli --large_window` writes), which
+    /// RFC 7932 decoders reject. Default `false`: such a stream is
     /// [`Error::Unsupported`]. The window is still checked against
     /// [`max_memory`](Config::max_memory) before anything is allocated. Encoders never write
     /// large windows, and formats without such a mode have nothing to accept.
     ///
     /// ```
-    /// use compressio::Config;
+    /// use compressio::{decompress_with, Config, Error, Format};
     ///
-    /// let lenient = Config::default().large_window(true);
-    /// # let _ = lenient;
+    /// // the start of a brotli stream that declares a 1 GiB window (large-window extension)
+    /// let large = [0x11, 30, 0, 0];
+    /// let strict = decompress_with(&large, Format::Brotli, &Config::default());
+    /// assert!(matches!(strict, Err(Error::Unsupported { .. })));
+    /// // allowed, it still has to fit max_memory (256 MiB by default)
+    /// let allowed = decompress_with(&large, Format::Brotli, &Config::default().large_window(true));
+    /// assert!(matches!(allowed, Err(Error::LimitExceeded { .. })));
+    /// # Ok::<(), compressio::Error>(())
     /// ```
     pub fn large_window(mut self, allow: bool) -> Self {
         self.large_window = allow;
@@ -369,9 +380,12 @@ impl Config {
     /// encoder with this config writes (a decoder's memory follows the stream it reads).
     ///
     /// Computed from the backends' own reports (libzstd's `ZSTD_estimate*`, liblzma's
-    /// `lzma_raw_*_memusage`), our lz4 codec's exact buffers and a zlib-rs model; checked to
-    /// be within ±25 % of the measured peak for every format and memory level.
-    /// For xz and lzma most of it is liblzma's C heap, which a Rust global allocator does not see.
+    /// `lzma_raw_*_memusage`), our lz4 codec's exact buffers, and models of zlib-rs and the
+    /// brotli crate; checked to be within ±25 % of the measured peak for every format
+    /// and memory level. For xz and lzma most of it is liblzma's C heap, which a Rust global
+    /// allocator does not see. brotli's encoder keeps the commands of a whole metablock (up to
+    /// 2 windows of input): its estimate is what text with many short matches reaches, and very
+    /// repetitive data takes up to ~40 % less.
     ///
     /// ```
     /// use compressio::{Config, Direction, Format};
@@ -499,7 +513,7 @@ impl FromStr for Format {
     type Err = Error;
 
     /// Parses a format's name or alias, case-insensitive: `gzip`/`gz`, `zlib`/`zz`, `deflate`,
-    /// `zstd`/`zst`, `lz4`, `xz`, `lzma`.
+    /// `zstd`/`zst`, `lz4`, `xz`, `lzma`, `brotli`/`br`.
     ///
     /// ```
     /// use compressio::Format;

@@ -70,6 +70,8 @@ formats! {
     Xz => xz,
     /// Legacy `.lzma` ("lzma_alone"): LZMA1 with a 13-byte header and no magic.
     Lzma => lzma,
+    /// Brotli (RFC 7932), HTTP's `br`: no header, so never auto-detected.
+    Brotli => brotli,
 }
 
 /// What `sniff` found at the start of a byte prefix.
@@ -148,10 +150,9 @@ impl Format {
     /// Identify the format from the first bytes of a stream.
     ///
     /// Recognises the magic numbers of gzip, zstd, lz4 and xz, the zlib header check and the
-    /// legacy lzma header (a heuristic needing 13 bytes). Leading skippable frames (zstd and
-    /// lz4 share them) are skipped when they lie entirely inside `prefix`. Raw deflate has no
-    /// header and is never detected. Returns `None` when `prefix` is too short to decide or
-    /// matches nothing.
+    /// legacy lzma header (a heuristic needing 13 bytes). Leading skippable frames (zstd and lz4 share them) are skipped when
+    /// they lie entirely inside `prefix`. Raw deflate and brotli have no header and are never
+    /// detected. Returns `None` when `prefix` is too short to decide or matches nothing.
     ///
     /// ```
     /// use compressio::Format;
@@ -176,7 +177,7 @@ impl Format {
     }
 
     /// Guess the format from a file name's extension (case-insensitive): `.gz`/`.tgz`, `.zz`,
-    /// `.deflate`, `.zst`/`.tzst`, `.lz4`, `.xz`/`.txz`, `.lzma`.
+    /// `.deflate`, `.zst`/`.tzst`, `.lz4`, `.xz`/`.txz`, `.lzma`, `.br`.
     ///
     /// ```
     /// use compressio::Format;
@@ -238,7 +239,7 @@ impl Format {
     }
 
     /// Whether the format can be recognised from its first bytes ([`detect`](Format::detect),
-    /// [`Decoder::auto`](crate::Decoder::auto)); raw deflate cannot.
+    /// [`Decoder::auto`](crate::Decoder::auto)); raw deflate and brotli cannot.
     ///
     /// ```
     /// use compressio::Format;

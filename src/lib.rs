@@ -1,7 +1,7 @@
 //! # compressio
 //!
 //! Streaming compression adapters over `std::io` for **gzip, zlib, raw deflate, zstd, lz4
-//! (frame), xz and legacy lzma**, with one API, strict decoding and bounded memory.
+//! (frame), xz, legacy lzma and brotli**, with one API, strict decoding and bounded memory.
 //!
 //! - [`Encoder<W>`] wraps any `Write` and compresses what you write to it;
 //!   [`Decoder<R>`] wraps any `Read` and decompresses what you read from it. Both work in
@@ -42,9 +42,11 @@
 //! | `Lz4` | our frame codec over lz4_flex's block API, xxh32 | `04 22 4d 18` |
 //! | `Xz` | liblzma | `fd 37 7a 58 5a 00` |
 //! | `Lzma` | liblzma (`lzma_alone`) | header heuristic |
+//! | `Brotli` | brotli (pure Rust) | never (no header) |
 //!
-//! Each backend sits behind a cargo feature (`deflate`, `zstd`, `lz4`, `xz`), all on by
-//! default. The levels are mapped onto each backend's scale as described on [`Level`].
+//! Each backend sits behind a cargo feature ([`Format::cargo_feature`]: `deflate`, `zstd`,
+//! `lz4`, `xz`, `brotli`), all on by default. The levels are mapped onto each
+//! backend's scale as described on [`Level`].
 //!
 //! ## Guides
 //!

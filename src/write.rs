@@ -69,7 +69,7 @@ pub struct Encoder<W: Write> {
     synced: bool,
     /// A sync flush has started in the codec and not completed (an inner writer error
     /// interrupted it): it is completed before the codec sees anything else, since codecs
-    /// (liblzma) take no input and no other action in the middle of a flush.
+    /// (liblzma, brotli) take no input and no other action in the middle of a flush.
     flushing: bool,
     total_in: u64,
     total_out: u64,
@@ -264,7 +264,7 @@ impl<W: Write> Encoder<W> {
     ///
     /// For a service compressing many small messages this is the cheap path: after the first
     /// message, a reset and a small message allocate nothing for gzip, zlib, deflate, zstd and
-    /// lz4 (xz and lzma build a new liblzma coder: the liblzma crate offers no way to
+    /// lz4 (xz, lzma and brotli build a new coder: their crates offer no way to
     /// re-initialise one). If finishing fails, the error is returned and nothing changes, so
     /// the call can be repeated.
     ///

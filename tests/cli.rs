@@ -74,8 +74,8 @@ fn files_round_trip_in_every_format_and_the_input_goes_only_after_success() {
         assert_eq!(code(&out), 0, "{format}: {}", stderr(&out));
         let packed = dir.path(&format!("data.txt.{}", format.extension()));
         assert!(packed.exists() && !input.exists(), "{format}: {:?}", dir.entries());
-        // decompress: the format comes from the data, or for a format without a header (raw
-        // deflate) from the name
+        // decompress: the format comes from the data, or for formats without a header (raw
+        // deflate, brotli) from the name
         let out = run(&["-d", s(&packed)], b"");
         assert_eq!(code(&out), 0, "{format}: {}", stderr(&out));
         assert_eq!(fs::read(&input).unwrap(), data, "{format}");
@@ -272,6 +272,37 @@ fn advise_recommends_a_format_for_each_goal() {
             _ => 3,
         };
         assert_eq!(rows, expected, "{format}: {report}");
+    }
+}
+
+#[test]
+fn brotli_by_its_short_name_with_test_and_keep() {
+    let dir = TempDir::new("br-bz2");
+    let data = text(200_000, 9);
+    for (short, format) in [("br", Format::Brotli)] {
+        if !format.is_enabled() {
+            continue;
+        }
+        let input = dir.path("data.txt");
+        fs::write(&input, &data).unwrap();
+        let out = run(&["-k", "-f", short, "-l", "best", s(&input)], b"");
+        assert_eq!(code(&out), 0, "{format}: {}", stderr(&out));
+        let packed = dir.path(&format!("data.txt.{short}"));
+        assert_eq!(compressio::decompress(&fs::read(&packed).unwrap(), format).unwrap(), data);
+        let out = run(&["-t", s(&packed)], b"");
+        assert_eq!(code(&out), 0, "{format}: {}", stderr(&out));
+        let bytes = fs::read(&packed).unwrap();
+        let short_file = dir.path(&format!("short.{short}"));
+        fs::write(&short_file, &bytes[..bytes.len() - 3]).unwrap();
+        let out = run(&["-t", s(&short_file)], b"");
+        assert_eq!(code(&out), 1, "{format}");
+        assert!(stderr(&out).contains("truncated"), "{format}: {}", stderr(&out));
+        // stdin has no name: brotli needs -f there
+        let out = run(&["-d", "-c", "-f", short], &bytes);
+        assert_eq!(out.stdout, data, "{format}");
+        fs::remove_file(&short_file).unwrap();
+        fs::remove_file(&packed).unwrap();
+        fs::remove_file(&input).unwrap();
     }
 }
 

@@ -19,9 +19,12 @@ fn detect_recognises_every_detectable_format_from_its_own_output() {
 }
 
 #[test]
-fn raw_deflate_is_never_detected() {
-    let packed = compress(b"raw deflate has no header", Format::Deflate).unwrap();
-    assert_ne!(Format::detect(&packed), Some(Format::Deflate));
+fn formats_without_a_header_are_never_detected() {
+    for format in formats().filter(|f| !f.is_detectable()) {
+        let packed = compress(b"raw deflate and brotli have no header", format).unwrap();
+        assert_ne!(Format::detect(&packed), Some(format), "{format}");
+    }
+    assert!(!Format::Deflate.is_detectable() && !Format::Brotli.is_detectable());
 }
 
 #[test]
@@ -158,7 +161,9 @@ fn names_extensions_and_parsing() {
     assert_eq!(Format::from_path("a.txz"), Some(Format::Xz));
     assert_eq!(Format::from_path("a.gz.txt"), None);
     assert_eq!(Format::from_path("gz"), None);
-    assert_eq!(Format::ALL.len(), 7);
+    assert_eq!("br".parse::<Format>().unwrap(), Format::Brotli);
+    assert_eq!(Format::from_path("index.html.br"), Some(Format::Brotli));
+    assert_eq!(Format::ALL.len(), 8);
     assert_eq!("best".parse::<compressio::Level>().unwrap(), compressio::Level::Best);
     assert_eq!("-3".parse::<compressio::Level>().unwrap(), compressio::Level::Exact(-3));
     assert!("quick".parse::<compressio::Level>().is_err());

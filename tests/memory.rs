@@ -116,14 +116,17 @@ fn memory_estimate_is_within_25_percent_of_the_measured_heap() {
     let mut table = Vec::new();
     for format in formats().filter(|f| !matches!(f, Format::Xz | Format::Lzma)) {
         for (name, config) in distinct_configs(format) {
-            let len = input_len(&config, format);
-            let mut lines = Lines::new(len, 1);
+            // text with many short matches: brotli's encoder holds a metablock's commands, so
+            // its peak follows the matches per byte, and its estimate is what such text
+            // reaches (repetitive data like `Lines` takes ~40 % less); every other codec's
+            // memory does not depend on the data
+            let input = text(input_len(&config, format) as usize, 1);
             let ((), c) = measure(|| {
                 let mut enc = Encoder::with_config(io::sink(), format, &config).unwrap();
-                io::copy(&mut lines, &mut enc).unwrap();
+                io::copy(&mut &input[..], &mut enc).unwrap();
                 enc.finish().unwrap();
             });
-            let packed = compress_chunked(&read_all(Lines::new(len, 1)), format, &config, &[1 << 20]);
+            let packed = compress_chunked(&input, format, &config, &[1 << 20]);
             let ((), d) = measure(|| {
                 let mut dec = Decoder::with_config(&packed[..], format, &config).unwrap();
                 io::copy(&mut dec, &mut io::sink()).unwrap();
@@ -167,6 +170,17 @@ fn memory_case_child() {
     let estimate = config.memory_estimate(format, direction).unwrap();
     let mut lines = Lines::new(len, 2);
     let file = std::fs::File::open(f[4]).unwrap();
+    if !matches!(format, Format::Xz | Format::Lzma) {
+        // run the codec's code once, so that its pages faulted in on first use (0.7 MiB for
+        // brotli's encoder) are not taken for memory it holds; not for liblzma, whose large
+        // frees would move glibc's mmap threshold under the RSS compared with its report
+        let small = compress(b"warm up", format).unwrap();
+        let mut dec = Decoder::with_config(&small[..], format, &config).unwrap();
+        io::copy(&mut dec, &mut io::sink()).unwrap();
+        let mut enc = Encoder::with_config(io::sink(), format, &config).unwrap();
+        io::copy(&mut Lines::new(64 * 1024, 9), &mut enc).unwrap();
+        enc.finish().unwrap();
+    }
     let rss0 = vm_kib("VmRSS:") * 1024;
     let ((), m) = measure(|| match direction {
         Direction::Compress => {
@@ -354,6 +368,9 @@ fn streaming_heap_is_bounded(small: u64, large: u64) {
             .map(|format| {
                 s.spawn(move || {
                     let mut table = Vec::new();
+                    // brotli's encoder reaches its peak when its first metablock closes, after
+                    // 2^(window log + 1) = 8 MiB of input at the default window
+                    let small = if format == Format::Brotli { small.max(12 << 20) } else { small };
                     for (name, config) in [("default", Config::default()), ("low_memory", Config::low_memory())] {
                         let (es, ds) = stream_through(format, &config, small);
                         let started = std::time::Instant::now();
@@ -369,8 +386,15 @@ fn streaming_heap_is_bounded(small: u64, large: u64) {
                                 kib(l.peak),
                                 kib(estimate)
                             );
-                            assert!(s.peak.abs_diff(l.peak) <= 64 * 1024, "{line}");
-                            assert!(l.peak as f64 <= 1.25 * estimate as f64, "{line}");
+                            if format == Format::Brotli && direction == Direction::Compress {
+                                // brotli's encoder keeps its command array at the size the
+                                // densest metablock so far needed: over a long stream it grows
+                                // toward its bound, the estimate, never past it
+                                assert!(s.peak <= l.peak && l.peak <= estimate, "{line}");
+                            } else {
+                                assert!(s.peak.abs_diff(l.peak) <= 64 * 1024, "{line}");
+                                assert!(l.peak as f64 <= 1.25 * estimate as f64, "{line}");
+                            }
                             assert!(l.net == 0 && s.net == 0, "{line}: leaked");
                             table.push(line);
                         }
@@ -469,13 +493,11 @@ fn reset_and_a_small_message_allocate_nothing_after_warm_up() {
                 round();
             }
         });
-        if matches!(format, Format::Xz | Format::Lzma) {
-            // liblzma cannot re-initialise a coder through the liblzma crate: every reset
-            // builds a new one, in C memory this counter cannot see (see the README)
-            println!(
-                "{format}: {} Rust allocations in 100 rounds (liblzma's own are not counted)",
-                m.allocations
-            );
+        if matches!(format, Format::Xz | Format::Lzma | Format::Brotli) {
+            // the liblzma and brotli crates cannot re-initialise a coder: every reset
+            // builds a new one (for xz and lzma in C memory this counter cannot see; see the
+            // README)
+            println!("{format}: {} allocations in 100 rounds (a new coder per reset)", m.allocations);
         } else {
             assert_eq!(
                 m.allocations, 0,

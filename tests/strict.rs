@@ -191,7 +191,7 @@ fn concatenated_members_decode_as_one_stream() {
                 assert_eq!(decompress_chunked(&packed, format, &config, &[7, 100]).unwrap(), parts.concat());
             }
         } else {
-            // zlib, raw deflate and lzma streams do not concatenate
+            // zlib, raw deflate, lzma and brotli streams do not concatenate
             assert!(matches!(result, Err(Error::TrailingData { .. })), "{format}: {result:?}");
         }
     }

@@ -227,6 +227,27 @@ fn liblzma_writer_busy_loops_on_ok_zero_ours_is_write_zero() {
     }
 }
 
+// ---- brotli -----------------------------------------------------------------------
+
+#[cfg(feature = "brotli")]
+#[test]
+fn brotli_decompressor_ignores_bytes_after_the_end() {
+    let input = [compress(b"stream", Format::Brotli).unwrap(), b"GARBAGE".to_vec()].concat();
+    let naive = read_all(brotli::Decompressor::new(&input[..], 4096));
+    assert_eq!(naive.unwrap(), b"stream", "naive: garbage silently ignored");
+    assert!(matches!(decompress(&input, Format::Brotli), Err(Error::TrailingData { .. })));
+}
+
+#[cfg(feature = "brotli")]
+#[test]
+fn brotli_decompressor_reports_truncation_as_invalid_data_ours_as_truncated() {
+    let packed = compress(&text(50_000, 71), Format::Brotli).unwrap();
+    let cut = &packed[..packed.len() - 1];
+    let naive = read_all(brotli::Decompressor::new(cut, 4096)).unwrap_err();
+    assert_eq!(naive.kind(), io::ErrorKind::InvalidData, "naive: {naive}");
+    assert!(matches!(decompress(cut, Format::Brotli), Err(Error::Truncated { format: Format::Brotli })));
+}
+
 #[test]
 fn ours_reads_what_the_naive_encoders_write() {
     let data = text(300_000, 75);
@@ -263,4 +284,18 @@ fn ours_reads_what_the_naive_encoders_write() {
         };
         assert_eq!(back.unwrap(), data, "{format}");
     }
+}
+
+#[cfg(feature = "brotli")]
+#[test]
+fn ours_reads_what_the_naive_brotli_encoder_writes_and_it_reads_ours() {
+    let data = text(300_000, 76);
+    let br = {
+        let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 6, 22);
+        w.write_all(&data).unwrap();
+        w.into_inner()
+    };
+    assert!(decompress(&br, Format::Brotli).unwrap() == data);
+    let ours = compress(&data, Format::Brotli).unwrap();
+    assert!(read_all(brotli::Decompressor::new(&ours[..], 4096)).unwrap() == data);
 }

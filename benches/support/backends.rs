@@ -126,6 +126,16 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 drain(liblzma::read::XzDecoder::new_stream(p, stream))
             }),
         ),
+        Format::Brotli => (
+            "brotli CompressorWriter",
+            Box::new(move |d, s| {
+                // the window compressio's encoder uses (brotli's default, 2^22)
+                let mut e = brotli::CompressorWriter::new(s, CHUNK, l as u32, 22);
+                feed(&mut e, d);
+                e.into_inner()
+            }),
+            Box::new(|p| drain(brotli::Decompressor::new(p, CHUNK))),
+        ),
         _ => return None,
     };
     Some(Impl { name: name.into(), compress, decompress })

@@ -30,7 +30,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[derive(Parser, Debug)]
 #[command(name = "compressio", version, about, long_about = None)]
 struct Cli {
-    /// Decompress (the format is detected from the data; by the name only for a format without a header, raw deflate)
+    /// Decompress (the format is detected from the data; by the name only for formats without a header, raw deflate and brotli)
     #[arg(short = 'd', long = "decompress", visible_alias = "uncompress")]
     decompress: bool,
     /// Test the integrity of compressed files: decompress and discard
@@ -396,7 +396,7 @@ fn compress(
 }
 
 /// The decoder for `file`: the format given with `-f`; else one that cannot be detected from
-/// the data (raw deflate) when the file's name says so; else detected from the data.
+/// the data (raw deflate, brotli) when the file's name says so; else detected from the data.
 fn decoder<R: Read>(cli: &Cli, file: &str, input: R) -> Result<Decoder<R>, Error> {
     let config = config(cli);
     let named = Format::from_path(file).filter(|f| file != "-" && !f.is_detectable());

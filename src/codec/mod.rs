@@ -29,6 +29,7 @@ use std::borrow::Cow;
 
 pub(crate) use crate::buf::{Decoded, InBuf, OutBuf, Status};
 
+pub(crate) mod brotli;
 pub(crate) mod deflate;
 pub(crate) mod gzip;
 #[cfg(feature = "xz")]

@@ -98,15 +98,15 @@ pub fn formats() -> impl Iterator<Item = Format> {
     Format::ALL.iter().copied().filter(|f| f.is_enabled())
 }
 
-/// Formats that auto-detection can recognise (not raw deflate: no header).
+/// Formats that auto-detection can recognise (not raw deflate or brotli: no header).
 pub fn detectable() -> impl Iterator<Item = Format> {
     formats().filter(|f| f.is_detectable())
 }
 
-/// Formats that check their data (CRC, xxhash, Adler-32): raw deflate and lzma do not,
+/// Formats that check their data (CRC, xxhash, Adler-32): raw deflate, lzma and brotli do not,
 /// so a corrupt stream of theirs can decode to wrong data without an error.
 pub fn checksummed(format: Format) -> bool {
-    !matches!(format, Format::Deflate | Format::Lzma)
+    !matches!(format, Format::Deflate | Format::Lzma | Format::Brotli)
 }
 
 /// Formats whose files may hold several members (multi-member gzip, concatenated frames,

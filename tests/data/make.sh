@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # make.sh -- regenerate the interop files in tests/data with the reference tools.
 #
-# Needs: python3, gzip, pigz, zstd, xz (and its lzma mode), lz4. Run from anywhere:
+# Needs: python3, gzip, pigz, zstd, xz (and its lzma mode), lz4, brotli. Run from anywhere:
 #   bash tests/data/make.sh
 # Every file is listed in MANIFEST as: <file> <format> <expected>, where <expected> is the
 # input file(s) it decodes to (joined with +) or error:<Variant> when decoding must fail.
-# The files were made with gzip 1.12, pigz 2.6, zstd 1.5.4, xz 5.4.1, lz4 1.9.4, Python 3.11.
+# The files were made with gzip 1.12, pigz 2.6, zstd 1.5.4, xz 5.4.1, lz4 1.9.4, Python 3.11,
+# brotli 1.0.9 (Debian 12).
 set -euo pipefail
 cd "$(dirname "$0")"
 export LC_ALL=C TZ=UTC
@@ -27,7 +28,7 @@ open("input.txt", "w").write("".join(lines)[:100_000])
 open("input.bin", "wb").write(random.Random(1953).randbytes(3072))
 PY
 
-rm -f MANIFEST ./*.gz ./*.zz ./*.deflate ./*.zst ./*.lz4 ./*.xz ./*.lzma
+rm -f MANIFEST ./*.gz ./*.zz ./*.deflate ./*.zst ./*.lz4 ./*.xz ./*.lzma ./*.br
 entry() { echo "$1 $2 $3" >> MANIFEST; }
 
 # --- gzip -------------------------------------------------------------------------------
@@ -109,5 +110,15 @@ entry python_xz.xz xz input.txt
 xz -q -c --format=lzma input.txt > xz_alone.lzma;              entry xz_alone.lzma lzma input.txt
 python3 -c 'import lzma; open("python_alone.lzma","wb").write(lzma.compress(open("input.txt","rb").read(), format=lzma.FORMAT_ALONE))'
 entry python_alone.lzma lzma input.txt
+
+# --- brotli -----------------------------------------------------------------------------
+brotli -c -q 11 input.txt > brotli_q11.br;                     entry brotli_q11.br brotli input.txt
+brotli -c -q 5 -w 16 input.txt > brotli_w16.br;                entry brotli_w16.br brotli input.txt
+brotli -c -q 1 input.bin > brotli_bin.br;                      entry brotli_bin.br brotli input.bin
+brotli -c -q 9 -w 24 input.txt > brotli_w24.br;                entry brotli_w24.br brotli input.txt
+brotli -c --large_window=26 input.txt > brotli_large.br;       entry brotli_large.br brotli error:Unsupported
+printf '' | brotli -c > brotli_empty.br;                       entry brotli_empty.br brotli empty
+
+: > empty
 
 ls -l | awk '{ s += $5 } END { print "tests/data:", NR - 1, "files,", s, "bytes" }'
