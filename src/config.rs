@@ -152,6 +152,7 @@ pub struct Config {
     pub(crate) pool: Option<BufferPool>,
     pub(crate) threads: Option<usize>,
     pub(crate) large_window: bool,
+    pub(crate) size_hint: Option<u64>,
 }
 
 impl Config {
@@ -356,6 +357,32 @@ impl Config {
         self
     }
 
+    /// Encoders: the expected size of the whole input, when you know it (a file's length).
+    /// Codecs that size their search structures by it use it; the stream stays valid
+    /// whatever the real size. Today that is brotli, whose hasher and literal context
+    /// modelling depend on it: without a hint it compresses as for a small stream (what its
+    /// crate's own streaming writer does), with one of 1 MiB or more as the `brotli` CLI does
+    /// for a file. Measured at quality 6 on the corpus: prose 3.25 → 4.13, JSON logs
+    /// 5.03 → 7.54, binaries 2.56 → 2.80, for 7–35 % less speed and up to 4 MiB more memory
+    /// (see [`memory_estimate`](Config::memory_estimate)). The `compressio` tool passes each
+    /// file's size.
+    ///
+    /// ```
+    /// use compressio::{compress_with, Config, Format};
+    ///
+    /// let log: String = (0..40_000u64)
+    ///     .map(|i| format!("{{\"id\":{i},\"level\":\"info\",\"path\":\"/items/{}\",\"ms\":{}}}\n", i * 7919 % 5000, i % 97))
+    ///     .collect();
+    /// let plain = compress_with(log.as_bytes(), Format::Brotli, &Config::default())?;
+    /// let hinted = compress_with(log.as_bytes(), Format::Brotli, &Config::default().size_hint(log.len() as u64))?;
+    /// assert!(hinted.len() < plain.len());
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
+    pub fn size_hint(mut self, bytes: u64) -> Self {
+        self.size_hint = Some(bytes);
+        self
+    }
+
     /// Take the adapter's buffer from `pool` and give it back when the adapter is dropped
     /// (see [`BufferPool`]).
     ///
@@ -496,6 +523,10 @@ impl Config {
             memory_level: self.memory_level,
             threads: self.threads.map(thread_count),
             large_window: self.large_window,
+            size_hint: match direction {
+                Direction::Compress => self.size_hint,
+                Direction::Decompress => None,
+            },
         })
     }
 }

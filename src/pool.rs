@@ -275,6 +275,7 @@ pub(crate) struct CodecKey {
     max_memory: u64,
     threads: Option<usize>,
     large_window: bool,
+    size_hint: Option<u64>,
 }
 
 impl CodecKey {
@@ -287,6 +288,7 @@ impl CodecKey {
             max_memory: s.max_memory,
             threads: s.threads,
             large_window: s.large_window,
+            size_hint: s.size_hint,
         }
     }
 }

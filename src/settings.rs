@@ -18,6 +18,9 @@ pub(crate) struct Settings {
     pub threads: Option<usize>,
     /// Decoders accept a format's non-standard large-window mode (brotli).
     pub large_window: bool,
+    /// Encoders: the expected input size, if the caller knows it (brotli picks its hasher by
+    /// it).
+    pub size_hint: Option<u64>,
 }
 
 impl Settings {

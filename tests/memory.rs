@@ -78,7 +78,8 @@ fn distinct_configs(format: Format) -> Vec<(String, Config)> {
     let mut seen = Vec::new();
     let mut out = Vec::new();
     let candidates = std::iter::once(("default".to_string(), Config::default()))
-        .chain((1..=9).map(|m| (format!("memory_level {m}"), Config::default().memory_level(m))));
+        .chain((1..=9).map(|m| (format!("memory_level {m}"), Config::default().memory_level(m))))
+        .chain(std::iter::once(("size_hint 24 MiB".to_string(), Config::default().size_hint(24 << 20))));
     for (name, config) in candidates {
         let key = (
             config.memory_estimate(format, Direction::Compress).unwrap(),

@@ -352,7 +352,8 @@ fn process(cli: &Cli, file: &str) -> Result<Outcome, AnyError> {
     };
     let sink = BufWriter::with_capacity(64 * 1024, sink);
     let start = Instant::now();
-    let result = if decompressing { decompress(cli, file, input, sink) } else { compress(cli, input, sink) };
+    let result =
+        if decompressing { decompress(cli, file, input, sink) } else { compress(cli, size, input, sink) };
     progress.done();
     let (format, bytes_in, bytes_out) = result?; // on error the temporary file is removed
     if let Some((temp, file, path)) = temp {
@@ -380,14 +381,18 @@ fn process(cli: &Cli, file: &str) -> Result<Outcome, AnyError> {
     Ok(Outcome::Done)
 }
 
-/// Compress `input` into `sink`.
+/// Compress `input` (of `size` bytes, when it is a file) into `sink`.
 fn compress(
     cli: &Cli,
+    size: Option<u64>,
     mut input: impl Read,
     sink: BufWriter<Box<dyn Write>>,
 ) -> Result<(Format, u64, u64), AnyError> {
     let format = cli.format.unwrap_or(DEFAULT_FORMAT);
-    let mut encoder = Encoder::with_config(sink, format, &config(cli))?;
+    // a file's size tells the codecs that size their search by it what to expect, as the
+    // brotli CLI does
+    let config = size.map_or_else(|| config(cli), |size| config(cli).size_hint(size));
+    let mut encoder = Encoder::with_config(sink, format, &config)?;
     io::copy(&mut input, &mut encoder)?;
     encoder.try_finish()?;
     let (bytes_in, bytes_out) = (encoder.total_in(), encoder.total_out());

@@ -105,9 +105,20 @@ fn decoder_bytes(log: u32) -> usize {
     (1usize << log) + DECODER_STATE_BYTES
 }
 
-/// The size hint every encoder gets (see `backend::BrotliEncoder::state`): what the crate's
-/// own streaming adapters derive from a first write of typical size (below 1 MiB).
+/// The size hint an encoder gets without `Config::size_hint` (see
+/// `backend::BrotliEncoder::state`): what the crate's own streaming adapters derive from a
+/// first write of typical size (below 1 MiB).
 const SMALL_STREAM_HINT: u32 = 64 * 1024;
+
+/// The size hint brotli gets: the caller's, capped where brotli caps it (1 GiB), or
+/// `SMALL_STREAM_HINT`. Never 0, which would mean "take the first call's input size".
+fn size_hint(settings: &Settings) -> u32 {
+    settings.size_hint.map_or(SMALL_STREAM_HINT, |hint| hint.clamp(1, 1 << 30) as u32)
+}
+
+/// Hints from here on make brotli treat the stream as large (larger hashers, literal context
+/// modelling).
+const LARGE_STREAM_HINT: u32 = 1 << 20;
 
 /// The encoder's peak at quality `q` and requested window log `lgwin`, modelled on what the
 /// crate allocates (measured with the counting allocator on text at every quality × memory
@@ -118,12 +129,14 @@ const SMALL_STREAM_HINT: u32 = 64 * 1024;
 /// - from 4, a metablock's commands (up to `2^rb` bytes of input) in an array grown by
 ///   reallocation: about 5.5 bytes per ring buffer byte at its peak, plus 1.2 MiB of fixed
 ///   metablock buffers;
-/// - the hasher brotli picks for the quality, window and size hint (its `ChooseHasher`): H4
-///   (4, small) and H5 with `2^14` buckets (5-6), `2^15` (7-8) of `2^(q-1)` slots; for windows of 64 KiB and less the forgetful-chain
+/// - the hasher brotli picks for the quality, window and size hint (its `ChooseHasher`): for
+///   a small-stream hint H4 (4, small) and H5 with `2^14` buckets (5-6); for a hint of 1 MiB
+///   and more H54 (4, 2^20 buckets, ~3.6 MiB) and `2^15` buckets (5-6); H5/H6 with `2^15`
+///   buckets (7-8) of `2^(q-1)` slots; for windows of 64 KiB and less the forgetful-chain
 ///   H40/H41 (5-8, ~32 MiB); H9 (9, 32 MiB); qualities 10-11 (Zopfli) H10, a binary tree of
 ///   8 bytes per window byte (in the 8.6 per ring buffer byte), and ~38 (10) or ~74 (11)
 ///   bytes of match and cost arrays per block byte.
-fn encoder_bytes(quality: i32, lgwin: u32) -> usize {
+fn encoder_bytes(quality: i32, lgwin: u32, hint: u32) -> usize {
     const KIB: usize = 1024;
     let window = 1usize << lgwin;
     let block_log = match quality {
@@ -135,12 +148,15 @@ fn encoder_bytes(quality: i32, lgwin: u32) -> usize {
     let rb = 1usize << (1 + lgwin.max(block_log));
     let metablock = rb * 11 / 2 + 1200 * KIB;
     let slots = |buckets_log: i32| 4usize << (buckets_log + quality - 1);
+    let large = hint >= LARGE_STREAM_HINT;
     match quality {
         0 => 2 * window + 200 * KIB,
         1 => 2 * window + 8 * window.min(128 * KIB) + 100 * KIB,
         2 | 3 => rb + 700 * KIB,
+        4 if large => metablock + 3600 * KIB,
         4 => metablock,
         5..=8 if lgwin <= 16 => metablock + 32_300 * KIB,
+        5 | 6 if large => metablock + slots(15),
         5 | 6 => metablock + slots(14),
         7 | 8 => metablock + slots(15),
         9 => metablock + (32 << 20),
@@ -155,7 +171,7 @@ fn encoder_bytes(quality: i32, lgwin: u32) -> usize {
 const CODEC: Option<Codec> = Some(Codec {
     encoder: |s| Ok(Box::new(backend::BrotliEncoder::new(s))),
     decoder: |s| Ok(Box::new(backend::BrotliDecoder::new(s))),
-    encoder_memory: |s| encoder_bytes(s.level, lgwin(s)),
+    encoder_memory: |s| encoder_bytes(s.level, lgwin(s), size_hint(s)),
     decoder_memory: |s| decoder_bytes(window_log(s)),
 });
 #[cfg(not(feature = "brotli"))]
@@ -172,7 +188,7 @@ mod backend {
         Allocator, BrotliDecompressStream, BrotliResult, BrotliState, SliceWrapper, SliceWrapperMut,
     };
 
-    use super::{decoder_bytes, lgwin, WindowBits, SMALL_STREAM_HINT};
+    use super::{decoder_bytes, lgwin, size_hint, WindowBits};
     use crate::codec::{CodecResult, Decode, Decoded, Encode, Fault, InBuf, OutBuf, Status};
     use crate::settings::Settings;
 
@@ -181,6 +197,7 @@ mod backend {
         state: BrotliEncoderStateStruct<StandardAlloc>,
         quality: u32,
         lgwin: u32,
+        hint: u32,
         /// A flush has been issued and its output is still being drained.
         flushing: bool,
     }
@@ -189,11 +206,11 @@ mod backend {
         pub fn new(settings: &Settings) -> Self {
             // the level was validated into 0..=11
             let quality = settings.level.clamp(0, 11) as u32;
-            let lgwin = lgwin(settings);
-            BrotliEncoder { state: Self::state(quality, lgwin), quality, lgwin, flushing: false }
+            let (lgwin, hint) = (lgwin(settings), size_hint(settings));
+            BrotliEncoder { state: Self::state(quality, lgwin, hint), quality, lgwin, hint, flushing: false }
         }
 
-        fn state(quality: u32, lgwin: u32) -> BrotliEncoderStateStruct<StandardAlloc> {
+        fn state(quality: u32, lgwin: u32, hint: u32) -> BrotliEncoderStateStruct<StandardAlloc> {
             let mut state = BrotliEncoderStateStruct::new(StandardAlloc::default());
             // the values are in the parameters' ranges; set_parameter refuses only after the
             // stream has started
@@ -201,9 +218,9 @@ mod backend {
             state.set_parameter(BrotliEncoderParameter::BROTLI_PARAM_LGWIN, lgwin);
             // Without a hint the crate takes the first call's input size for the stream's, and
             // picks its hasher and literal context modelling by it: the output bytes and the
-            // memory would depend on how the caller cuts its writes. A fixed hint makes them
-            // depend on the data and settings only.
-            state.set_parameter(BrotliEncoderParameter::BROTLI_PARAM_SIZE_HINT, SMALL_STREAM_HINT);
+            // memory would depend on how the caller cuts its writes. The configured hint, or a
+            // fixed small one, makes them depend on the data and settings only.
+            state.set_parameter(BrotliEncoderParameter::BROTLI_PARAM_SIZE_HINT, hint);
             state
         }
 
@@ -269,7 +286,7 @@ mod backend {
 
         fn reset(&mut self) -> CodecResult<()> {
             // the crate has no reset: a new state (its tables are allocated on first input)
-            self.state = Self::state(self.quality, self.lgwin);
+            self.state = Self::state(self.quality, self.lgwin, self.hint);
             self.flushing = false;
             Ok(())
         }
