@@ -103,6 +103,7 @@ const CASES: &[(Format, i32)] = &[
     (Format::Lzma, 6),
     (Format::Brotli, 1),
     (Format::Brotli, 6),
+    (Format::Bzip2, 9),
 ];
 
 fn encode(data: &[u8], format: Format, config: &Config) -> Vec<u8> {

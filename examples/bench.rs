@@ -133,6 +133,7 @@ fn clis(format: Format, level: Level, threads: &[usize]) -> Vec<Cli> {
         }
         // the window compressio uses (the CLI's default is 2^24)
         Format::Brotli => vec![("brotli", s(&["-c", "-q", &l.to_string(), "-w", "22"]), s(&["-dc"]))],
+        Format::Bzip2 => vec![("bzip2", s(&["-c", &format!("-{l}")]), s(&["-dc"]))],
         _ => vec![],
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -152,6 +153,14 @@ fn clis(format: Format, level: Level, threads: &[usize]) -> Vec<Cli> {
                 s(&["-c", &format!("-T{t}"), &format!("-{l}")]),
                 s(&["-dc", &format!("-T{t}")]),
             )),
+            Format::Bzip2 => {
+                out.push((
+                    "pbzip2",
+                    s(&["-c", &format!("-{l}"), &format!("-p{t}")]),
+                    s(&["-dc", &format!("-p{t}")]),
+                ));
+                out.push(("lbzip2", s(&["-c", &format!("-{l}"), "-n", &t]), s(&["-dc", "-n", &t])));
+            }
             _ => {}
         }
     }

@@ -45,6 +45,7 @@ const MAX_BUFFER_SIZE: usize = 1 << 30;
 /// | lz4 | 1 | 1 | 1 | 2 | 1 (independent blocks) ..= 2 (linked blocks) |
 /// | xz, lzma (presets) | 0 | 3 | 6 | 9 | 0 ..= 9 |
 /// | brotli (quality) | 0 | 4 | 6 | 11 | 0 ..= 11 |
+/// | bzip2 (block size in 100 kB) | 1 | 5 | 9 | 9 | 1 ..= 9 |
 ///
 /// lz4_flex implements only LZ4's fast compressor (what the `lz4` CLI does at `-1`); its two
 /// "levels" choose independent blocks (each decodable alone) or linked blocks (each may refer
@@ -53,7 +54,8 @@ const MAX_BUFFER_SIZE: usize = 1 << 30;
 /// `Best` stops at zstd 19, as the zstd CLI does without `--ultra`: levels 20-22 need windows
 /// of up to 128 MiB in every decoder. brotli's `Default` is 6, not the library's own 11:
 /// quality 11 runs at about 1 MB/s, too slow for a streaming default; 4-6 is what on-the-fly
-/// HTTP compression uses (nginx's default is 6).
+/// HTTP compression uses (nginx's default is 6). bzip2's levels are its block sizes; 9 is the
+/// CLI's default and its best.
 ///
 /// ```
 /// use compressio::{compress_with, Config, Format, Level};
@@ -280,9 +282,11 @@ impl Config {
     /// | gzip, zlib, deflate | window bits: 16 KiB at 1, 32 KiB (the format's maximum) from 2 | 32 KiB |
     /// | lz4 | block size: 64 KiB at 1–2, 256 KiB at 3, 1 MiB at 4, 4 MiB from 5 | 64 KiB |
     /// | brotli | window (`lgwin`): 16 KiB at 1 … 4 MiB from 5, never above its default | 4 MiB (`lgwin` 22) |
+    /// | bzip2 | block size: 100 kB at 1–2, 200 kB at 3, any from 4; decoders use libbz2's small-memory mode (2.5 instead of 4 bytes per block byte, half the speed) when 4 × the block passes the budget | 900 kB |
     ///
     /// A smaller window costs ratio; decoders need less memory for what such an encoder
-    /// writes. Decoders follow the stream (their limit is [`max_memory`](Config::max_memory)).
+    /// writes. Decoders follow the stream (their limit is [`max_memory`](Config::max_memory)),
+    /// except bzip2's, whose memory mode follows the memory level.
     /// [`memory_estimate`](Config::memory_estimate) says what a setting costs; the README's
     /// "Memory" section has the measured footprint of every format and level. Values outside
     /// 1..=9 are [`Error::InvalidConfig`].
@@ -309,6 +313,7 @@ impl Config {
     /// | xz | liblzma's multithreaded encoder: independent blocks of one dictionary size (8 MiB at preset 6) | multi-block .xz |
     /// | gzip, deflate | pigz-style: 128 KiB blocks compressed in parallel, each primed with the previous 32 KiB, joined into one deflate stream (one gzip member, CRC-32s combined) | about 0.1 % larger than single-threaded |
     /// | lz4 | independent blocks compressed in parallel once the first 512 KiB have shown that the data compresses (linked blocks, `Level::Best`, stay single-threaded) | identical to single-threaded |
+    /// | bzip2 | pbzip2-style: each block of the level's size (900 kB at 9) compressed into a stream of its own, the streams concatenated | a multi-stream .bz2 every bzip2 reads |
     /// | zlib, lzma, brotli | single-threaded | |
     ///
     /// The output depends only on the input and the settings, never on the thread count or
@@ -407,8 +412,8 @@ impl Config {
     /// encoder with this config writes (a decoder's memory follows the stream it reads).
     ///
     /// Computed from the backends' own reports (libzstd's `ZSTD_estimate*`, liblzma's
-    /// `lzma_raw_*_memusage`), our lz4 codec's exact buffers, and models of zlib-rs and the
-    /// brotli crate; checked to be within ±25 % of the measured peak for every format
+    /// `lzma_raw_*_memusage`), our lz4 codec's exact buffers, and models of zlib-rs, libbz2
+    /// and the brotli crate; checked to be within ±25 % of the measured peak for every format
     /// and memory level. For xz and lzma most of it is liblzma's C heap, which a Rust global
     /// allocator does not see. brotli's encoder keeps the commands of a whole metablock (up to
     /// 2 windows of input): its estimate is what text with many short matches reaches, and very
@@ -544,7 +549,7 @@ impl FromStr for Format {
     type Err = Error;
 
     /// Parses a format's name or alias, case-insensitive: `gzip`/`gz`, `zlib`/`zz`, `deflate`,
-    /// `zstd`/`zst`, `lz4`, `xz`, `lzma`, `brotli`/`br`.
+    /// `zstd`/`zst`, `lz4`, `xz`, `lzma`, `brotli`/`br`, `bzip2`/`bz2`.
     ///
     /// ```
     /// use compressio::Format;

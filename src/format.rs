@@ -72,6 +72,8 @@ formats! {
     Lzma => lzma,
     /// Brotli (RFC 7932), HTTP's `br`: no header, so never auto-detected.
     Brotli => brotli,
+    /// bzip2, one or more streams. Magic `BZh1`-`BZh9`.
+    Bzip2 => bzip2,
 }
 
 /// What `sniff` found at the start of a byte prefix.
@@ -149,8 +151,9 @@ impl Format {
 
     /// Identify the format from the first bytes of a stream.
     ///
-    /// Recognises the magic numbers of gzip, zstd, lz4 and xz, the zlib header check and the
-    /// legacy lzma header (a heuristic needing 13 bytes). Leading skippable frames (zstd and lz4 share them) are skipped when
+    /// Recognises the magic numbers of gzip, zstd, lz4, xz and bzip2 (its header and first
+    /// block magic: 10 bytes), the zlib header check and the legacy lzma header (a heuristic
+    /// needing 13 bytes). Leading skippable frames (zstd and lz4 share them) are skipped when
     /// they lie entirely inside `prefix`. Raw deflate and brotli have no header and are never
     /// detected. Returns `None` when `prefix` is too short to decide or matches nothing.
     ///
@@ -177,7 +180,7 @@ impl Format {
     }
 
     /// Guess the format from a file name's extension (case-insensitive): `.gz`/`.tgz`, `.zz`,
-    /// `.deflate`, `.zst`/`.tzst`, `.lz4`, `.xz`/`.txz`, `.lzma`, `.br`.
+    /// `.deflate`, `.zst`/`.tzst`, `.lz4`, `.xz`/`.txz`, `.lzma`, `.br`, `.bz2`/`.tbz2`/`.tbz`.
     ///
     /// ```
     /// use compressio::Format;

@@ -1,7 +1,8 @@
 //! # compressio
 //!
 //! Streaming compression adapters over `std::io` for **gzip, zlib, raw deflate, zstd, lz4
-//! (frame), xz, legacy lzma and brotli**, with one API, strict decoding and bounded memory.
+//! (frame), xz, legacy lzma, brotli and bzip2**, with one API, strict decoding and bounded
+//! memory.
 //!
 //! - [`Encoder<W>`] wraps any `Write` and compresses what you write to it;
 //!   [`Decoder<R>`] wraps any `Read` and decompresses what you read from it. Both work in
@@ -43,9 +44,10 @@
 //! | `Xz` | liblzma | `fd 37 7a 58 5a 00` |
 //! | `Lzma` | liblzma (`lzma_alone`) | header heuristic |
 //! | `Brotli` | brotli (pure Rust) | never (no header) |
+//! | `Bzip2` | bzip2 (libbz2-rs-sys, pure Rust) | `BZh1`–`BZh9` + block magic |
 //!
 //! Each backend sits behind a cargo feature ([`Format::cargo_feature`]: `deflate`, `zstd`,
-//! `lz4`, `xz`, `brotli`), all on by default. The levels are mapped onto each
+//! `lz4`, `xz`, `brotli`, `bzip2`), all on by default. The levels are mapped onto each
 //! backend's scale as described on [`Level`].
 //!
 //! ## Guides

@@ -50,7 +50,7 @@ pub struct PoolStats {
 ///
 /// Contexts are reused only between adapters with the same format, direction and codec
 /// settings (level, checksum, memory level, memory limit), and are reset before reuse. xz,
-/// lzma and brotli contexts are not kept: their crates cannot re-initialise one, so
+/// lzma, brotli and bzip2 contexts are not kept: their crates cannot re-initialise one, so
 /// keeping it would hold its memory (94 MiB for an xz encoder at preset 6) for nothing.
 ///
 /// ```

@@ -299,7 +299,7 @@ impl<R: Read> Decoder<R> {
     /// reader. Bytes read ahead from the previous reader are discarded.
     ///
     /// After the first message, a reset and a small message allocate nothing for gzip, zlib,
-    /// deflate, zstd and lz4 (xz, lzma and brotli build a new coder). A failure to rebuild
+    /// deflate, zstd and lz4 (xz, lzma, brotli and bzip2 build a new coder). A failure to rebuild
     /// the coder (out of memory) is reported by the next `read`.
     ///
     /// ```

@@ -41,7 +41,10 @@ enum State {
 /// [`flush`](Write::flush) performs the codec's sync flush: afterwards every byte written so
 /// far can be decoded from what the inner writer received, then the inner writer is flushed.
 /// This is the message boundary for protocols. The exception is legacy [`Format::Lzma`],
-/// whose LZMA1 encoder has no sync flush: there `flush` only writes out the buffer.
+/// whose LZMA1 encoder has no sync flush: there `flush` only writes out the buffer. bzip2's
+/// blocks are not byte-aligned, so its only sync point is the end of a stream: a flush ends
+/// the stream and the next write starts another (a multi-stream file, which every bzip2
+/// reads as one).
 ///
 /// # Errors from the inner writer
 ///
@@ -264,7 +267,7 @@ impl<W: Write> Encoder<W> {
     ///
     /// For a service compressing many small messages this is the cheap path: after the first
     /// message, a reset and a small message allocate nothing for gzip, zlib, deflate, zstd and
-    /// lz4 (xz, lzma and brotli build a new coder: their crates offer no way to
+    /// lz4 (xz, lzma, brotli and bzip2 build a new coder: their crates offer no way to
     /// re-initialise one). If finishing fails, the error is returned and nothing changes, so
     /// the call can be repeated.
     ///

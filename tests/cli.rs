@@ -276,10 +276,10 @@ fn advise_recommends_a_format_for_each_goal() {
 }
 
 #[test]
-fn brotli_by_its_short_name_with_test_and_keep() {
+fn brotli_and_bzip2_by_their_short_names_with_test_and_keep() {
     let dir = TempDir::new("br-bz2");
     let data = text(200_000, 9);
-    for (short, format) in [("br", Format::Brotli)] {
+    for (short, format) in [("br", Format::Brotli), ("bz2", Format::Bzip2)] {
         if !format.is_enabled() {
             continue;
         }
@@ -297,7 +297,7 @@ fn brotli_by_its_short_name_with_test_and_keep() {
         let out = run(&["-t", s(&short_file)], b"");
         assert_eq!(code(&out), 1, "{format}");
         assert!(stderr(&out).contains("truncated"), "{format}: {}", stderr(&out));
-        // stdin has no name: brotli needs -f there
+        // stdin has no name: brotli needs -f there, bzip2 is detected
         let out = run(&["-d", "-c", "-f", short], &bytes);
         assert_eq!(out.stdout, data, "{format}");
         fs::remove_file(&short_file).unwrap();

@@ -31,11 +31,13 @@ fn formats_without_a_header_are_never_detected() {
 fn detect_needs_enough_bytes_and_says_none_otherwise() {
     for format in detectable() {
         let packed = compress(b"some data", format).unwrap();
-        // lzma needs its 13-byte header; the others decide from their magic number
+        // lzma needs its 13-byte header, bzip2 its header and first block (or end) magic;
+        // the others decide from their magic number
         let needed = match format {
             Format::Gzip | Format::Zlib => 2,
             Format::Zstd | Format::Lz4 => 4,
             Format::Xz => 6,
+            Format::Bzip2 => 10,
             _ => 13,
         };
         for len in 0..needed {
@@ -57,6 +59,10 @@ fn magic_numbers_are_the_published_ones() {
     assert_eq!(Format::detect(&[0x04, 0x22, 0x4d, 0x18]), Some(Format::Lz4));
     assert_eq!(Format::detect(&[0xfd, b'7', b'z', b'X', b'Z', 0]), Some(Format::Xz));
     // .lzma: props 0x5d, dict 8 MiB, size unknown
+    // bzip2: "BZh" + block size, then a block's magic (pi) or the end magic (sqrt pi)
+    assert_eq!(Format::detect(b"BZh91AY&SY"), Some(Format::Bzip2));
+    assert_eq!(Format::detect(b"BZh1\x17\x72\x45\x38\x50\x90"), Some(Format::Bzip2));
+    assert_eq!(Format::detect(b"BZh01AY&SY"), None);
     let lzma = [0x5d, 0, 0, 0x80, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
     assert_eq!(Format::detect(&lzma), Some(Format::Lzma));
     let mut odd_dict = lzma;
@@ -162,8 +168,11 @@ fn names_extensions_and_parsing() {
     assert_eq!(Format::from_path("a.gz.txt"), None);
     assert_eq!(Format::from_path("gz"), None);
     assert_eq!("br".parse::<Format>().unwrap(), Format::Brotli);
+    assert_eq!("BZ2".parse::<Format>().unwrap(), Format::Bzip2);
+    assert_eq!(Format::from_path("a.tar.bz2"), Some(Format::Bzip2));
+    assert_eq!(Format::from_path("a.tbz2"), Some(Format::Bzip2));
     assert_eq!(Format::from_path("index.html.br"), Some(Format::Brotli));
-    assert_eq!(Format::ALL.len(), 8);
+    assert_eq!(Format::ALL.len(), 9);
     assert_eq!("best".parse::<compressio::Level>().unwrap(), compressio::Level::Best);
     assert_eq!("-3".parse::<compressio::Level>().unwrap(), compressio::Level::Exact(-3));
     assert!("quick".parse::<compressio::Level>().is_err());

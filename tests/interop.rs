@@ -1,6 +1,6 @@
 //! Interoperability with the reference tools, both directions.
 //!
-//! - Files made by gzip, pigz, zstd, xz, lz4, brotli and Python
+//! - Files made by gzip, pigz, zstd, xz, lz4, brotli, bzip2, pbzip2, lbzip2 and Python
 //!   (committed under `tests/data/`, made
 //!   by `tests/data/make.sh`, listed in its MANIFEST) decode to their inputs, always.
 //! - Live: the tools decode what we write (every format, several levels, multi-member), and
@@ -84,6 +84,9 @@ fn decoders() -> Vec<(Format, &'static str, Vec<&'static str>)> {
         (Format::Xz, "xz", vec!["-d", "-c"]),
         (Format::Lzma, "xz", vec!["-d", "-c", "--format=lzma"]),
         (Format::Brotli, "brotli", vec!["-d", "-c"]),
+        (Format::Bzip2, "bzip2", vec!["-d", "-c"]),
+        (Format::Bzip2, "pbzip2", vec!["-d", "-c"]),
+        (Format::Bzip2, "lbzip2", vec!["-d", "-c"]),
     ]
 }
 
@@ -151,6 +154,10 @@ fn encoders() -> Vec<(Format, &'static str, Vec<&'static str>)> {
         (Format::Brotli, "brotli", vec!["-c", "-q", "5"]),
         (Format::Brotli, "brotli", vec!["-c", "-q", "11", "-w", "24"]),
         (Format::Brotli, "brotli", vec!["-c", "-q", "0"]),
+        (Format::Bzip2, "bzip2", vec!["-c", "-1"]),
+        (Format::Bzip2, "bzip2", vec!["-c", "-9"]),
+        (Format::Bzip2, "pbzip2", vec!["-c", "-p2", "-b1"]),
+        (Format::Bzip2, "lbzip2", vec!["-c", "-n", "2", "-1"]),
     ]
 }
 
@@ -170,7 +177,7 @@ fn we_decode_what_the_tools_write() {
     }
 }
 
-/// Python's zlib, gzip and lzma modules, both directions.
+/// Python's zlib, gzip, lzma and bz2 modules, both directions.
 #[test]
 fn python_stdlib_interop() {
     if !have_tool("python3") {
@@ -191,6 +198,7 @@ fn python_stdlib_interop() {
             "import lzma as m; f = lambda d: m.decompress(d, m.FORMAT_ALONE)",
             "import lzma as m; f = lambda d: m.compress(d, m.FORMAT_ALONE)",
         ),
+        (Format::Bzip2, "import bz2 as m; f = m.decompress", "import bz2 as m; f = lambda d: m.compress(d, 9)"),
     ];
     for &(format, decode, encode) in cases {
         if !format.is_enabled() {

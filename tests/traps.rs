@@ -227,7 +227,23 @@ fn liblzma_writer_busy_loops_on_ok_zero_ours_is_write_zero() {
     }
 }
 
-// ---- brotli -----------------------------------------------------------------------
+// ---- bzip2 and brotli -----------------------------------------------------------------------
+
+#[cfg(feature = "bzip2")]
+#[test]
+fn bzip2_bz_decoder_reads_only_the_first_stream_of_a_pbzip2_style_file() {
+    // pbzip2 (and our threads(n) encoder) write one stream per block
+    let data = text(300_000, 70);
+    let packed = compressio::compress_with(
+        &data,
+        Format::Bzip2,
+        &Config::default().level(compressio::Level::Exact(1)).threads(2),
+    )
+    .unwrap();
+    let naive = read_all(bzip2::read::BzDecoder::new(&packed[..])).unwrap();
+    assert!(naive.len() < data.len(), "naive: {} of {} bytes, and no error", naive.len(), data.len());
+    assert!(decompress(&packed, Format::Bzip2).unwrap() == data);
+}
 
 #[cfg(feature = "brotli")]
 #[test]
@@ -298,4 +314,19 @@ fn ours_reads_what_the_naive_brotli_encoder_writes_and_it_reads_ours() {
     assert!(decompress(&br, Format::Brotli).unwrap() == data);
     let ours = compress(&data, Format::Brotli).unwrap();
     assert!(read_all(brotli::Decompressor::new(&ours[..], 4096)).unwrap() == data);
+}
+
+#[cfg(feature = "bzip2")]
+#[test]
+fn ours_reads_what_the_naive_bzip2_encoder_writes_and_it_reads_ours() {
+    let data = text(300_000, 77);
+    let bz = {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+        e.write_all(&data).unwrap();
+        e.finish().unwrap()
+    };
+    assert!(decompress(&bz, Format::Bzip2).unwrap() == data);
+    assert_eq!(Decoder::auto(&bz[..]).unwrap().format(), Format::Bzip2);
+    let ours = compress(&data, Format::Bzip2).unwrap();
+    assert!(read_all(bzip2::read::MultiBzDecoder::new(&ours[..])).unwrap() == data);
 }

@@ -136,6 +136,15 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
             }),
             Box::new(|p| drain(brotli::Decompressor::new(p, CHUNK))),
         ),
+        Format::Bzip2 => (
+            "bzip2 BzEncoder",
+            Box::new(move |d, s| {
+                let mut e = bzip2::write::BzEncoder::new(s, bzip2::Compression::new(l as u32));
+                feed(&mut e, d);
+                e.finish().unwrap()
+            }),
+            Box::new(|p| drain(bzip2::read::MultiBzDecoder::new(p))),
+        ),
         _ => return None,
     };
     Some(Impl { name: name.into(), compress, decompress })

@@ -9,8 +9,8 @@
 //! - both runs agree: the same bytes, or both an error (the same kind of error when the
 //!   buffer can hold a magic number);
 //! - differential: whenever we accept a stream, the backend's own decoder (flate2, zstd,
-//!   lz4_flex's `FrameDecoder`, liblzma, brotli's `Decompressor`) accepts
-//!   it too and produces the same bytes.
+//!   lz4_flex's `FrameDecoder`, liblzma, brotli's `Decompressor`, bzip2's `MultiBzDecoder`)
+//!   accepts it too and produces the same bytes.
 
 use std::io::Read;
 
@@ -111,6 +111,7 @@ fn differential(format: Format, stream: &[u8], out: &[u8]) {
             Err(e) => panic!("liblzma: {e}"),
         },
         Format::Brotli => read_all(brotli::Decompressor::new(stream, 4096)),
+        Format::Bzip2 => read_all(bzip2::read::MultiBzDecoder::new(stream)),
         Format::Lz4 => {
             // lz4_flex reads one frame: compare when the input is exactly one lz4 frame
             let config = Config::default().single_stream(true).max_output(MAX_OUTPUT).max_memory(MAX_MEMORY);

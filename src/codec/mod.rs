@@ -30,6 +30,7 @@ use std::borrow::Cow;
 pub(crate) use crate::buf::{Decoded, InBuf, OutBuf, Status};
 
 pub(crate) mod brotli;
+pub(crate) mod bzip2;
 pub(crate) mod deflate;
 pub(crate) mod gzip;
 #[cfg(feature = "xz")]
@@ -118,8 +119,8 @@ impl Fault {
 /// `Result` with a [`Fault`].
 pub(crate) type CodecResult<T> = std::result::Result<T, Fault>;
 
-/// Drive a backend decoder that returns when its input or output runs out (flate2, liblzma)
-/// and name the outcome. `call` makes one call and says whether the member ended.
+/// Drive a backend decoder that returns when its input or output runs out (flate2, liblzma,
+/// bzip2) and name the outcome. `call` makes one call and says whether the member ended.
 /// Some backends return early with both sides left (liblzma's multithreaded decoder while its
 /// workers catch up): the call is repeated while it makes progress.
 pub(crate) fn drive(

@@ -110,9 +110,9 @@ pub fn checksummed(format: Format) -> bool {
 }
 
 /// Formats whose files may hold several members (multi-member gzip, concatenated frames,
-/// several xz streams); the others are single-stream.
+/// several xz or bzip2 streams); the others are single-stream.
 pub fn concatenable(format: Format) -> bool {
-    matches!(format, Format::Gzip | Format::Zstd | Format::Lz4 | Format::Xz)
+    matches!(format, Format::Gzip | Format::Zstd | Format::Lz4 | Format::Xz | Format::Bzip2)
 }
 
 /// Compress with an `Encoder` over a `Vec`, writing `data` in chunks of the given sizes

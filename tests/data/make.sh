@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make.sh -- regenerate the interop files in tests/data with the reference tools.
 #
-# Needs: python3, gzip, pigz, zstd, xz (and its lzma mode), lz4, brotli. Run from anywhere:
+# Needs: python3, gzip, pigz, zstd, xz (and its lzma mode), lz4, brotli, bzip2, pbzip2,
+# lbzip2. Run from anywhere:
 #   bash tests/data/make.sh
 # Every file is listed in MANIFEST as: <file> <format> <expected>, where <expected> is the
 # input file(s) it decodes to (joined with +) or error:<Variant> when decoding must fail.
 # The files were made with gzip 1.12, pigz 2.6, zstd 1.5.4, xz 5.4.1, lz4 1.9.4, Python 3.11,
-# brotli 1.0.9 (Debian 12).
+# brotli 1.0.9, bzip2 1.0.8, pbzip2 1.1.13, lbzip2 2.5 (Debian 12).
 set -euo pipefail
 cd "$(dirname "$0")"
 export LC_ALL=C TZ=UTC
@@ -28,7 +29,7 @@ open("input.txt", "w").write("".join(lines)[:100_000])
 open("input.bin", "wb").write(random.Random(1953).randbytes(3072))
 PY
 
-rm -f MANIFEST ./*.gz ./*.zz ./*.deflate ./*.zst ./*.lz4 ./*.xz ./*.lzma ./*.br
+rm -f MANIFEST ./*.gz ./*.zz ./*.deflate ./*.zst ./*.lz4 ./*.xz ./*.lzma ./*.br ./*.bz2
 entry() { echo "$1 $2 $3" >> MANIFEST; }
 
 # --- gzip -------------------------------------------------------------------------------
@@ -119,6 +120,18 @@ brotli -c -q 9 -w 24 input.txt > brotli_w24.br;                entry brotli_w24.
 brotli -c --large_window=26 input.txt > brotli_large.br;       entry brotli_large.br brotli error:Unsupported
 printf '' | brotli -c > brotli_empty.br;                       entry brotli_empty.br brotli empty
 
+# --- bzip2 ------------------------------------------------------------------------------
+bzip2 -c -9 input.txt > bzip2_9.bz2;                           entry bzip2_9.bz2 bzip2 input.txt
+bzip2 -c -1 input.txt > bzip2_1.bz2;                           entry bzip2_1.bz2 bzip2 input.txt
+{ bzip2 -c input.txt; bzip2 -c -2 input.bin; } > bzip2_multi.bz2; entry bzip2_multi.bz2 bzip2 input.txt+input.bin
+printf '' | bzip2 -c > bzip2_empty.bz2;                        entry bzip2_empty.bz2 bzip2 empty
+# 300 kB in 100 kB blocks: pbzip2 writes a stream per block, lbzip2 one stream of blocks
+cat input.txt input.txt input.txt | pbzip2 -c -p2 -b1 > pbzip2_streams.bz2
+entry pbzip2_streams.bz2 bzip2 input.txt+input.txt+input.txt
+cat input.txt input.txt input.txt | lbzip2 -c -n 2 -1 > lbzip2_blocks.bz2
+entry lbzip2_blocks.bz2 bzip2 input.txt+input.txt+input.txt
+python3 -c 'import bz2; open("python.bz2","wb").write(bz2.compress(open("input.txt","rb").read(), 9))'
+entry python.bz2 bzip2 input.txt
 : > empty
 
 ls -l | awk '{ s += $5 } END { print "tests/data:", NR - 1, "files,", s, "bytes" }'
