@@ -225,7 +225,7 @@ impl<W: Write> Encoder<W> {
             }
         }
         self.write_buffer()?;
-        self.inner.flush()
+        self.flush_inner()
     }
 
     /// [`try_finish`](Encoder::try_finish), then hand back the inner writer.
@@ -334,6 +334,16 @@ impl<W: Write> Encoder<W> {
         Error::from_fault(self.format, fault)
     }
 
+    /// Flush the inner writer, retrying `Interrupted` as every other call to it does.
+    fn flush_inner(&mut self) -> io::Result<()> {
+        loop {
+            match self.inner.flush() {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => return result,
+            }
+        }
+    }
+
     /// Run the codec's flush to its end, if one is in progress.
     fn complete_flush(&mut self) -> io::Result<()> {
         while self.flushing {
@@ -388,7 +398,7 @@ impl<W: Write> Write for Encoder<W> {
             self.synced = true;
         }
         self.write_buffer()?;
-        self.inner.flush()
+        self.flush_inner()
     }
 }
 

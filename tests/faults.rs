@@ -59,6 +59,26 @@ fn encoder_survives_a_faulty_writer_without_losing_or_repeating_bytes() {
 }
 
 #[test]
+fn interrupted_is_retried_everywhere_the_inner_flush_included() {
+    // every third call fails with Interrupted, write and flush alike, and no call moves more
+    // than 7 bytes: nothing of that may reach the caller
+    let data = text(256 * 1024, 58);
+    let script = [Fault::Ok(7), Fault::Ok(7), Fault::Interrupted];
+    for format in formats() {
+        let config = compressio::Config::default().buffer_size(4096);
+        let mut enc =
+            Encoder::with_config(FaultyWriter::with_faulty_flush(&script), format, &config).unwrap();
+        for chunk in data.chunks(10_000) {
+            enc.write_all(chunk).unwrap_or_else(|e| panic!("{format}: write: {e}"));
+            enc.flush().unwrap_or_else(|e| panic!("{format}: flush: {e}"));
+        }
+        enc.try_finish().unwrap_or_else(|e| panic!("{format}: try_finish: {e}"));
+        let out = enc.finish().unwrap_or_else(|e| panic!("{format}: finish: {e}")).data;
+        assert!(decompress(&out, format).unwrap() == data, "{format}");
+    }
+}
+
+#[test]
 fn writing_after_an_interrupted_flush_continues_the_stream() {
     // a flush stopped by WouldBlock is not retried: the caller writes more first (a
     // non-blocking socket that became writable again), and finishes later

@@ -194,16 +194,23 @@ fn fault_error(f: Fault) -> io::Error {
     }
 }
 
-/// A writer into a `Vec` that follows a fault script on every call.
+/// A writer into a `Vec` that follows a fault script on every call (on `flush` too, with
+/// `faulty_flush`).
 pub struct FaultyWriter {
     pub data: Vec<u8>,
     script: Script,
     pub flushes: usize,
+    faulty_flush: bool,
 }
 
 impl FaultyWriter {
     pub fn new(faults: &[Fault]) -> Self {
-        FaultyWriter { data: Vec::new(), script: Script::new(faults), flushes: 0 }
+        FaultyWriter { data: Vec::new(), script: Script::new(faults), flushes: 0, faulty_flush: false }
+    }
+
+    /// The same, with `flush` calls taking their turn in the script.
+    pub fn with_faulty_flush(faults: &[Fault]) -> Self {
+        FaultyWriter { faulty_flush: true, ..Self::new(faults) }
     }
 }
 
@@ -220,6 +227,12 @@ impl Write for FaultyWriter {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if self.faulty_flush {
+            match self.script.step() {
+                Fault::Ok(_) => {}
+                f => return Err(fault_error(f)),
+            }
+        }
         self.flushes += 1;
         Ok(())
     }
