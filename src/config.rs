@@ -174,10 +174,10 @@ impl Config {
         self
     }
 
-    /// Size in bytes of the adapter's one internal buffer (encoders: compressed output waiting
-    /// for the inner writer; decoders: compressed input read ahead). Default 64 KiB; must be
-    /// between 1 byte and 1 GiB. [`Decoder::auto`](crate::Decoder::auto) uses at least 32
-    /// bytes, the look-ahead format detection needs.
+    /// Size in bytes of the adapter's one internal buffer: output waiting for the inner
+    /// writer (`write::Encoder`, `write::Decoder`), input read ahead (`read::Decoder`,
+    /// `read::Encoder`). `bufread::Decoder` has none: it decodes from the reader's own buffer.
+    /// Default 64 KiB; must be between 1 byte and 1 GiB.
     ///
     /// ```
     /// use compressio::{compress_with, decompress_with, Config, Format};

@@ -270,11 +270,6 @@ impl Format {
         }
     }
 
-    /// The longest prefix `next_member` may need to decide.
-    pub(crate) fn next_member_lookahead(self) -> usize {
-        self.spec().members.lookahead
-    }
-
     /// xz allows "stream padding" between and after streams: null bytes, a multiple of four.
     pub(crate) fn has_stream_padding(self) -> bool {
         self.spec().members.padding
@@ -322,9 +317,6 @@ mod tests {
             assert!(l.min <= l.max && l.named.iter().all(|n| (l.min..=l.max).contains(n)), "{format}");
             let m = spec.members;
             assert!(!m.concatenated || spec.detect.matcher().is_some(), "{format}: members need a matcher");
-            if m.concatenated || m.skippable {
-                assert!(m.lookahead > 0, "{format}: lookahead");
-            }
         }
     }
 }

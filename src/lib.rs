@@ -70,6 +70,7 @@
 
 pub mod alloc;
 mod buf;
+pub mod bufread;
 pub mod guide {
     //! Guides: longer explanations with runnable examples (each is a doctest).
 
@@ -84,22 +85,27 @@ pub mod guide {
 }
 mod codec;
 mod config;
+mod decode;
+mod encode;
 mod error;
 mod format;
 mod members;
 mod memory;
 mod pool;
-mod read;
+pub mod read;
 mod settings;
-mod write;
+pub mod write;
 
 use std::io::{Read, Write};
 
 pub use config::{Config, Direction, Level, DEFAULT_BUFFER_SIZE, DEFAULT_MAX_MEMORY};
+pub use decode::MAX_SKIPPABLE_PREFIX;
 pub use error::{Error, Result};
 pub use format::Format;
 pub use pool::{BufferPool, PoolStats};
-pub use read::{Decoder, MAX_SKIPPABLE_PREFIX};
+/// [`read::Decoder`], the decompressing reader.
+pub use read::Decoder;
+/// [`write::Encoder`], the compressing writer.
 pub use write::Encoder;
 
 /// Compress `data` into a new `Vec` with the default [`Config`].

@@ -36,9 +36,9 @@ impl Boundary {
     }
 
     /// Decide from `pending`, the bytes after the member read so far. `eof`: no more input
-    /// will come. `capacity`: the most bytes the caller can present at once (a buffer smaller
-    /// than a magic number cannot look ahead, and leaves the next member to the codec).
-    pub fn next(&mut self, pending: &[u8], eof: bool, capacity: usize) -> Result<Next> {
+    /// will come. (A decision needs at most a magic number's length of `pending`; the shapes
+    /// keep that much across their input slices.)
+    pub fn next(&mut self, pending: &[u8], eof: bool) -> Result<Next> {
         if self.format.has_stream_padding() {
             let n = pending.iter().take_while(|&&b| b == 0).count();
             if n > 0 {
@@ -52,10 +52,6 @@ impl Boundary {
         match self.format.next_member(pending) {
             Match::Yes => self.padding_ends(Next::Member),
             Match::No => Err(Error::TrailingData { format: self.format }),
-            // a non-zero byte follows: the padding has ended whatever the codec finds
-            Match::NeedMore if capacity < self.format.next_member_lookahead() => {
-                self.padding_ends(Next::Member)
-            }
             Match::NeedMore if eof => Err(Error::Truncated { format: self.format }),
             Match::NeedMore => Ok(Next::NeedMore),
         }
@@ -80,50 +76,44 @@ mod tests {
     #[test]
     fn end_member_trailing_and_truncated() {
         let mut b = Boundary::new(Format::Gzip);
-        assert_eq!(b.next(&[], false, 64).unwrap(), Next::NeedMore);
-        assert_eq!(b.next(&[], true, 64).unwrap(), Next::End);
-        assert_eq!(b.next(&[0x1f, 0x8b, 8], false, 64).unwrap(), Next::Member);
-        assert!(matches!(b.next(b"garbage", false, 64), Err(Error::TrailingData { .. })));
-        assert_eq!(b.next(&[0x1f], false, 64).unwrap(), Next::NeedMore);
-        assert!(matches!(b.next(&[0x1f], true, 64), Err(Error::Truncated { .. })));
-        // a 1-byte buffer cannot look ahead: the codec judges
-        assert_eq!(b.next(&[0x1f], false, 1).unwrap(), Next::Member);
+        assert_eq!(b.next(&[], false).unwrap(), Next::NeedMore);
+        assert_eq!(b.next(&[], true).unwrap(), Next::End);
+        assert_eq!(b.next(&[0x1f, 0x8b, 8], false).unwrap(), Next::Member);
+        assert!(matches!(b.next(b"garbage", false), Err(Error::TrailingData { .. })));
+        assert_eq!(b.next(&[0x1f], false).unwrap(), Next::NeedMore);
+        assert!(matches!(b.next(&[0x1f], true), Err(Error::Truncated { .. })));
     }
 
     #[test]
     fn single_stream_formats_take_nothing_after_the_end() {
         for format in [Format::Zlib, Format::Deflate, Format::Lzma] {
             let mut b = Boundary::new(format);
-            assert!(matches!(b.next(&[0x78, 0x9c], false, 64), Err(Error::TrailingData { .. })), "{format}");
-            assert!(matches!(b.next(&[0], false, 64), Err(Error::TrailingData { .. })), "{format}");
+            assert!(matches!(b.next(&[0x78, 0x9c], false), Err(Error::TrailingData { .. })), "{format}");
+            assert!(matches!(b.next(&[0], false), Err(Error::TrailingData { .. })), "{format}");
         }
     }
 
     #[test]
     fn xz_padding_is_skipped_in_fours() {
         let mut b = Boundary::new(Format::Xz);
-        assert_eq!(b.next(&[0, 0, 0], false, 64).unwrap(), Next::Skip(3));
-        assert_eq!(b.next(&[0], false, 64).unwrap(), Next::Skip(1));
-        assert_eq!(b.next(XZ, false, 64).unwrap(), Next::Member);
+        assert_eq!(b.next(&[0, 0, 0], false).unwrap(), Next::Skip(3));
+        assert_eq!(b.next(&[0], false).unwrap(), Next::Skip(1));
+        assert_eq!(b.next(XZ, false).unwrap(), Next::Member);
         let mut odd = Boundary::new(Format::Xz);
-        assert_eq!(odd.next(&[0, 0], false, 64).unwrap(), Next::Skip(2));
-        assert!(matches!(odd.next(&[], true, 64), Err(Error::Corrupt { .. })));
-        assert!(matches!(odd.next(XZ, false, 64), Err(Error::Corrupt { .. })));
-        assert!(matches!(odd.next(&[0xfd], false, 1), Err(Error::Corrupt { .. })));
+        assert_eq!(odd.next(&[0, 0], false).unwrap(), Next::Skip(2));
+        assert!(matches!(odd.next(&[], true), Err(Error::Corrupt { .. })));
+        assert!(matches!(odd.next(XZ, false), Err(Error::Corrupt { .. })));
         // zero padding is xz's alone
-        assert!(matches!(
-            Boundary::new(Format::Zstd).next(&[0; 4], false, 64),
-            Err(Error::TrailingData { .. })
-        ));
+        assert!(matches!(Boundary::new(Format::Zstd).next(&[0; 4], false), Err(Error::TrailingData { .. })));
     }
 
     #[test]
     fn skippable_frames_are_members_where_allowed() {
         let skippable = [0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0];
-        assert_eq!(Boundary::new(Format::Zstd).next(&skippable, false, 64).unwrap(), Next::Member);
-        assert_eq!(Boundary::new(Format::Lz4).next(&skippable, false, 64).unwrap(), Next::Member);
+        assert_eq!(Boundary::new(Format::Zstd).next(&skippable, false).unwrap(), Next::Member);
+        assert_eq!(Boundary::new(Format::Lz4).next(&skippable, false).unwrap(), Next::Member);
         assert!(matches!(
-            Boundary::new(Format::Gzip).next(&skippable, false, 64),
+            Boundary::new(Format::Gzip).next(&skippable, false),
             Err(Error::TrailingData { .. })
         ));
     }

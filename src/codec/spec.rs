@@ -60,14 +60,11 @@ pub(crate) struct Members {
     /// Null bytes in multiples of four may stand between and after members (xz stream
     /// padding).
     pub padding: bool,
-    /// The longest prefix the matcher may need to decide.
-    pub lookahead: usize,
 }
 
 impl Members {
     /// A format with one stream and nothing after it.
-    pub const SINGLE: Members =
-        Members { concatenated: false, skippable: false, padding: false, lookahead: 0 };
+    pub const SINGLE: Members = Members { concatenated: false, skippable: false, padding: false };
 }
 
 /// A format's level scale: the backend levels that `Fastest`, `Fast`, `Default` and `Best`

@@ -9,7 +9,7 @@ pub(crate) static SPEC: Spec = Spec {
     extensions: &["xz", "txz"],
     feature: "xz",
     detect: Detect::Magic(matches),
-    members: Members { concatenated: true, skippable: false, padding: true, lookahead: MAGIC.len() },
+    members: Members { concatenated: true, skippable: false, padding: true },
     levels: PRESETS,
     codec: CODEC,
 };

@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 
 use compressio::{Config, Decoder, Encoder, Error, Format};
 
+pub mod adapters;
+
 /// A small deterministic PRNG (xorshift64*): test data must not depend on a crate's version.
 pub struct Rng(u64);
 

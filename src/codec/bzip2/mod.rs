@@ -23,7 +23,7 @@ pub(crate) static SPEC: Spec = Spec {
     extensions: &["bz2", "tbz2", "tbz"],
     feature: "bzip2",
     detect: Detect::Magic(matches),
-    members: Members { concatenated: true, skippable: false, padding: false, lookahead: HEADER.len() + 6 },
+    members: Members { concatenated: true, skippable: false, padding: false },
     // the level is the block size in 100 kB: bzip2's own -1..-9, default -9
     levels: Levels { named: [1, 5, 9, 9], min: 1, max: 9 },
     codec: CODEC,

@@ -17,7 +17,7 @@ pub(crate) static SPEC: Spec = Spec {
     extensions: &["gz", "tgz"],
     feature: "deflate",
     detect: Detect::Magic(matches),
-    members: Members { concatenated: true, skippable: false, padding: false, lookahead: MAGIC.len() },
+    members: Members { concatenated: true, skippable: false, padding: false },
     levels: crate::codec::deflate::LEVELS,
     codec: CODEC,
 };

@@ -22,7 +22,7 @@ pub(crate) static SPEC: Spec = Spec {
     extensions: &["zst", "tzst"],
     feature: "zstd",
     detect: Detect::Magic(matches),
-    members: Members { concatenated: true, skippable: true, padding: false, lookahead: frame::MAGIC.len() },
+    members: Members { concatenated: true, skippable: true, padding: false },
     // negative levels are libzstd's fast modes; `Best` stops at 19 like the CLI without --ultra
     levels: Levels { named: [1, 2, 3, 19], min: -(1 << 17), max: 22 },
     codec: CODEC,

@@ -1,29 +1,21 @@
-//! `Encoder<W>`: the one compressing writer, generic over every codec.
+//! `write::Encoder<W>`: compresses what is written to it into the inner writer.
 //!
 //! Compressed output collects in the adapter's buffer and is written to the inner writer when
 //! the buffer is full, on `flush` and on `finish`. Input is handed to the codec only after
 //! pending output is out of the way, and the codec's state advances only by what it consumed,
 //! so an inner writer that fails (`WouldBlock`, a full disk) leaves the encoder able to
-//! continue later with no byte lost or repeated.
+//! continue later with no byte lost or repeated. The codec rules are `EncodeCore`'s.
 
 use std::fmt;
 use std::io::{self, Write};
 
-use crate::codec::{CodecResult, Encode, InBuf, OutBuf, Status};
+use super::{flush_retrying, write_out};
+use crate::codec::{OutBuf, Status};
 use crate::config::{Config, Direction};
-use crate::error::{Error, Result};
+use crate::encode::EncodeCore;
+use crate::error::Result;
 use crate::format::Format;
-use crate::pool::{Buffer, Pooled};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// Accepting input.
-    Open,
-    /// `finish` has begun; the codec may still have trailer bytes to produce.
-    Finishing,
-    /// The stream is complete (it may still sit partly in the buffer).
-    Finished,
-}
+use crate::pool::Buffer;
 
 /// A compressing writer: bytes written to it come out compressed in `format` on the inner
 /// writer.
@@ -64,18 +56,8 @@ enum State {
 /// ```
 pub struct Encoder<W: Write> {
     inner: W,
-    codec: Pooled<dyn Encode>,
+    core: EncodeCore,
     buf: Buffer,
-    format: Format,
-    state: State,
-    /// A sync flush completed and nothing was written since: another flush adds nothing.
-    synced: bool,
-    /// A sync flush has started in the codec and not completed (an inner writer error
-    /// interrupted it): it is completed before the codec sees anything else, since codecs
-    /// (liblzma, brotli) take no input and no other action in the middle of a flush.
-    flushing: bool,
-    total_in: u64,
-    total_out: u64,
 }
 
 impl<W: Write> Encoder<W> {
@@ -110,18 +92,8 @@ impl<W: Write> Encoder<W> {
     /// ```
     pub fn with_config(inner: W, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Compress)?;
-        let codec = Pooled::encoder(format, &settings, config.pool.as_ref())?;
-        Ok(Encoder {
-            inner,
-            codec,
-            buf: Buffer::new(settings.buffer_size, config.pool.as_ref()),
-            format,
-            state: State::Open,
-            synced: false,
-            flushing: false,
-            total_in: 0,
-            total_out: 0,
-        })
+        let core = EncodeCore::new(format, config)?;
+        Ok(Encoder { inner, core, buf: Buffer::new(settings.buffer_size, config.pool.as_ref()) })
     }
 
     /// The format being written.
@@ -134,7 +106,7 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), compressio::Error>(())
     /// ```
     pub fn format(&self) -> Format {
-        self.format
+        self.core.format()
     }
 
     /// The inner writer.
@@ -181,7 +153,7 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_in(&self) -> u64 {
-        self.total_in
+        self.core.total_in()
     }
 
     /// Compressed bytes produced so far (some may still be in the buffer until the next
@@ -198,7 +170,7 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_out(&self) -> u64 {
-        self.total_out
+        self.core.total_out()
     }
 
     /// Write the stream's trailer and everything buffered, then flush the inner writer.
@@ -217,15 +189,9 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_finish(&mut self) -> io::Result<()> {
-        self.complete_flush()?;
-        while self.state != State::Finished {
-            self.state = State::Finishing;
-            if self.run_codec(|codec, out| codec.finish(out))? == Status::Done {
-                self.state = State::Finished;
-            }
-        }
+        while self.step(|core, out| core.finish(out))? == Status::Ongoing {}
         self.write_buffer()?;
-        self.flush_inner()
+        flush_retrying(&mut self.inner)
     }
 
     /// [`try_finish`](Encoder::try_finish), then hand back the inner writer.
@@ -286,119 +252,49 @@ impl<W: Write> Encoder<W> {
     /// ```
     pub fn reset(&mut self, inner: W) -> io::Result<W> {
         self.try_finish()?;
-        self.codec.reset().map_err(|fault| self.fault(fault))?;
-        self.state = State::Open;
-        self.synced = false;
-        self.flushing = false;
-        self.total_in = 0;
-        self.total_out = 0;
+        self.core.reset()?;
         Ok(std::mem::replace(&mut self.inner, inner))
     }
 
     /// Write the buffered output to the inner writer.
     fn write_buffer(&mut self) -> io::Result<()> {
-        while !self.buf.is_empty() {
-            match self.inner.write(self.buf.pending()) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "inner writer accepted no compressed bytes",
-                    ))
-                }
-                Ok(n) => self.buf.consume(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        write_out(&mut self.inner, &mut self.buf)
     }
 
-    /// One flush/finish step of the codec into the buffer's free space, making room first.
-    fn run_codec<F>(&mut self, step: F) -> io::Result<Status>
+    /// One core step into the buffer's free space, making room first.
+    fn step<F>(&mut self, step: F) -> io::Result<Status>
     where
-        F: FnOnce(&mut dyn Encode, &mut OutBuf<'_>) -> CodecResult<Status>,
+        F: FnOnce(&mut EncodeCore, &mut OutBuf<'_>) -> Result<Status>,
     {
         if self.buf.is_full() {
             self.write_buffer()?;
         }
         let mut out = OutBuf::new(self.buf.spare());
-        let status = step(&mut *self.codec, &mut out);
+        let status = step(&mut self.core, &mut out);
         let produced = out.pos;
         self.buf.commit(produced);
-        self.total_out += produced as u64;
-        status.map_err(|fault| self.fault(fault).into())
-    }
-
-    /// A codec's fault as this encoder's error.
-    fn fault(&self, fault: crate::codec::Fault) -> Error {
-        Error::from_fault(self.format, fault)
-    }
-
-    /// Flush the inner writer, retrying `Interrupted` as every other call to it does.
-    fn flush_inner(&mut self) -> io::Result<()> {
-        loop {
-            match self.inner.flush() {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return result,
-            }
-        }
-    }
-
-    /// Run the codec's flush to its end, if one is in progress.
-    fn complete_flush(&mut self) -> io::Result<()> {
-        while self.flushing {
-            if self.run_codec(|codec, out| codec.flush(out))? == Status::Done {
-                self.flushing = false;
-            }
-        }
-        Ok(())
-    }
-
-    fn closed_error(&self) -> io::Error {
-        io::Error::other(format!("{}: write after finish", self.format))
+        Ok(status?)
     }
 }
 
 impl<W: Write> Write for Encoder<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.state != State::Open {
-            return Err(self.closed_error());
-        }
         if data.is_empty() {
             return Ok(0);
         }
-        self.complete_flush()?;
         loop {
-            if self.buf.is_full() {
-                self.write_buffer()?;
-            }
-            let mut input = InBuf::new(data);
-            let mut out = OutBuf::new(self.buf.spare());
-            let result = self.codec.encode(&mut input, &mut out);
-            let produced = out.pos;
-            self.buf.commit(produced);
-            self.total_out += produced as u64;
-            self.total_in += input.pos as u64;
-            result.map_err(|fault| self.fault(fault))?;
+            let mut input = crate::codec::InBuf::new(data);
+            self.step(|core, out| core.encode(&mut input, out).map(|()| Status::Done))?;
             if input.pos > 0 {
-                self.synced = false;
                 return Ok(input.pos);
-            }
-            if produced == 0 {
-                // the codec contract forbids this; never spin on it
-                return Err(Error::backend(self.format, "compressor made no progress").into());
             }
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.state == State::Open && !self.synced {
-            self.flushing = true;
-            self.complete_flush()?;
-            self.synced = true;
-        }
+        while self.step(|core, out| core.flush(out))? == Status::Ongoing {}
         self.write_buffer()?;
-        self.flush_inner()
+        flush_retrying(&mut self.inner)
     }
 }
 
@@ -406,10 +302,10 @@ impl<W: Write + fmt::Debug> fmt::Debug for Encoder<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Encoder")
             .field("inner", &self.inner)
-            .field("format", &self.format)
-            .field("total_in", &self.total_in)
-            .field("total_out", &self.total_out)
-            .field("finished", &(self.state == State::Finished))
+            .field("format", &self.core.format())
+            .field("total_in", &self.core.total_in())
+            .field("total_out", &self.core.total_out())
+            .field("finished", &self.core.is_finished())
             .finish_non_exhaustive()
     }
 }

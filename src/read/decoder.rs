@@ -1,60 +1,19 @@
-//! `Decoder<R>`: the one decompressing reader, generic over every codec.
-//!
-//! Compressed input is read into the adapter's buffer and decoded straight into the caller's
-//! buffer. A small state machine: inside a member the codec decides and says why it stopped
-//! ([`Decoded`]); between members the end-of-stream policy in `members.rs` decides; at the end
-//! `read` returns 0. This module adds the I/O around them: when to read more, when the input
-//! ended too early (`Truncated`), where `max_output` stops the output, and which format `auto`
-//! sees.
+//! `read::Decoder<R>`: reads compressed bytes from the inner reader into its one buffer and
+//! decodes them straight into the caller's buffer. The decoding rules (members, boundaries,
+//! limits, latched errors) are `DecodeCore`'s; this module adds the reads: when to read more
+//! and when the input has ended.
 
 use std::fmt;
 use std::io::{self, Read};
 
 use bytes::Bytes;
 
-use crate::codec::{Decode, Decoded, InBuf, OutBuf};
+use crate::codec::InBuf;
 use crate::config::{Config, Direction};
+use crate::decode::{DecodeCore, Step};
 use crate::error::{Error, Result};
-use crate::format::{self, Format, Sniff};
-use crate::members::{Boundary, Next};
-use crate::pool::{Buffer, Pooled};
-
-/// `Decoder::auto` needs this much look-ahead: the legacy lzma header (13 bytes) or a
-/// skippable frame header (8) followed by a magic number.
-const MIN_AUTO_BUFFER: usize = 32;
-/// `Decoder::auto` skips at most this many bytes of leading skippable frames before giving up.
-///
-/// ```
-/// assert_eq!(compressio::MAX_SKIPPABLE_PREFIX, 1 << 20);
-/// ```
-pub const MAX_SKIPPABLE_PREFIX: u64 = 1 << 20;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// Inside a member: the codec decides.
-    Member,
-    /// A member has ended: what follows decides.
-    Boundary(Boundary),
-    /// The stream has ended; `read` returns 0.
-    End,
-}
-
-/// What one step inside a member leads to.
-enum Step {
-    /// Give these bytes to the caller.
-    Produced(usize),
-    /// Go on: the member ended, or input was read.
-    Continue,
-}
-
-/// What `Decoder::auto` found before the first member.
-struct Sniffed {
-    format: Format,
-    /// Bytes of leading skippable frames consumed.
-    skipped: u64,
-    /// The input held skippable frames only: an empty stream.
-    only_skippable: bool,
-}
+use crate::format::Format;
+use crate::pool::Buffer;
 
 /// A decompressing reader: reads `format` from the inner reader and returns the decompressed
 /// bytes.
@@ -89,15 +48,8 @@ struct Sniffed {
 pub struct Decoder<R: Read> {
     inner: R,
     buf: Buffer,
-    codec: Pooled<dyn Decode>,
+    core: DecodeCore,
     format: Format,
-    state: State,
-    single_stream: bool,
-    max_output: u64,
-    total_in: u64,
-    total_out: u64,
-    /// The data error that stopped the stream, reported again on every later call.
-    failed: Option<Error>,
 }
 
 impl<R: Read> Decoder<R> {
@@ -133,7 +85,7 @@ impl<R: Read> Decoder<R> {
     pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Decompress)?;
         let buf = Buffer::new(settings.buffer_size, config.pool.as_ref());
-        Self::build(inner, buf, format, config, 0)
+        Ok(Decoder { inner, buf, core: DecodeCore::new(Some(format), config)?, format })
     }
 
     /// A decoder for whatever format the input starts with (see [`Format::detect`]), with the
@@ -161,7 +113,7 @@ impl<R: Read> Decoder<R> {
     }
 
     /// [`auto`](Decoder::auto) with `config`. Leading skippable frames (at most
-    /// [`MAX_SKIPPABLE_PREFIX`] bytes of them) are skipped to find the format behind them;
+    /// [`MAX_SKIPPABLE_PREFIX`](crate::MAX_SKIPPABLE_PREFIX) bytes of them) are skipped to find the format behind them;
     /// input consisting only of skippable frames is an empty zstd stream.
     ///
     /// ```
@@ -177,35 +129,24 @@ impl<R: Read> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn auto_with_config(mut inner: R, config: &Config) -> Result<Self> {
-        // any enabled format validates the format-independent parts of the config
-        let Some(&probe) = Format::ALL.iter().find(|f| f.is_enabled()) else {
-            return Err(Error::UnknownFormat);
-        };
+        let mut core = DecodeCore::new(None, config)?;
+        let probe = *Format::ALL.iter().find(|f| f.is_enabled()).ok_or(Error::UnknownFormat)?;
         let settings = config.resolve(probe, Direction::Decompress)?;
-        let mut buf = Buffer::new(settings.buffer_size.max(MIN_AUTO_BUFFER), config.pool.as_ref());
-        let found = sniff(&mut inner, &mut buf)?;
-        let mut decoder = Self::build(inner, buf, found.format, config, found.skipped)?;
-        if found.only_skippable {
-            decoder.state = State::End;
+        let mut buf = Buffer::new(settings.buffer_size, config.pool.as_ref());
+        // the bytes read to find the format stay for the decoder
+        let mut eof = false;
+        loop {
+            let mut input = InBuf::new(buf.pending());
+            let found = core.sniff_only(&mut input, eof);
+            buf.consume(input.pos);
+            if found? {
+                break;
+            }
+            buf.compact();
+            eof = fill(&mut inner, &mut buf)? == 0;
         }
-        Ok(decoder)
-    }
-
-    fn build(inner: R, buf: Buffer, format: Format, config: &Config, total_in: u64) -> Result<Self> {
-        let settings = config.resolve(format, Direction::Decompress)?;
-        let codec = Pooled::decoder(format, &settings, config.pool.as_ref())?;
-        Ok(Decoder {
-            inner,
-            buf,
-            codec,
-            format,
-            state: State::Member,
-            single_stream: settings.single_stream,
-            max_output: settings.max_output,
-            total_in,
-            total_out: 0,
-            failed: None,
-        })
+        let format = core.format().ok_or(Error::UnknownFormat)?;
+        Ok(Decoder { inner, buf, core, format })
     }
 
     /// The format being decoded.
@@ -318,11 +259,8 @@ impl<R: Read> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reset(&mut self, inner: R) -> R {
-        self.failed = self.codec.reset().err().map(|fault| Error::from_fault(self.format, fault));
+        self.core.reset();
         self.buf.clear();
-        self.state = State::Member;
-        self.total_in = 0;
-        self.total_out = 0;
         std::mem::replace(&mut self.inner, inner)
     }
 
@@ -339,7 +277,7 @@ impl<R: Read> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_in(&self) -> u64 {
-        self.total_in
+        self.core.total_in()
     }
 
     /// Decompressed bytes returned so far.
@@ -355,112 +293,30 @@ impl<R: Read> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_out(&self) -> u64 {
-        self.total_out
+        self.core.total_out()
     }
 
-    /// Read once from the inner reader into the buffer's free space; `Interrupted` is retried.
     fn fill(&mut self) -> Result<usize> {
         fill(&mut self.inner, &mut self.buf)
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.buf.consume(n);
-        self.total_in += n as u64;
     }
 
     fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
         // whether the inner reader has said end of input during this call
         let mut eof = false;
         loop {
-            match self.state {
-                State::End => return Ok(0),
-                State::Boundary(boundary) => self.boundary(boundary)?,
-                State::Member => match self.member(out, &mut eof)? {
-                    Step::Produced(n) => return Ok(n),
-                    Step::Continue => {}
-                },
+            if !eof && self.buf.is_empty() && self.core.eager_input() {
+                eof = self.fill()? == 0;
             }
-        }
-    }
-
-    /// One codec call inside a member, and what its outcome means for the stream.
-    fn member(&mut self, out: &mut [u8], eof: &mut bool) -> Result<Step> {
-        if !*eof && self.buf.is_empty() && self.codec.eager_input() {
-            *eof = self.fill()? == 0;
-        }
-        // `max_output` is enforced before the excess exists: at the limit the codec gets a
-        // 1-byte probe whose content nobody ever sees, only whether there is any
-        let allowed = self.max_output - self.total_out;
-        let mut probe = [0u8; 1];
-        let dst: &mut [u8] = match usize::try_from(allowed) {
-            Ok(0) => &mut probe,
-            Ok(allowed) if allowed < out.len() => &mut out[..allowed],
-            _ => out,
-        };
-        let mut input = InBuf::with_room(self.buf.pending(), self.buf.capacity());
-        let mut output = OutBuf::new(dst);
-        let outcome = self.codec.decode(&mut input, &mut output);
-        let (consumed, produced) = (input.pos, output.pos);
-        self.consume(consumed);
-        let outcome = outcome.map_err(|fault| Error::from_fault(self.format, fault))?;
-        if allowed == 0 && produced > 0 {
-            return Err(Error::LimitExceeded { limit: self.max_output });
-        }
-        self.total_out += produced as u64;
-        match outcome {
-            Decoded::End | Decoded::Skipped => {
-                // a leading skippable frame is not the member `single_stream` stops after
-                let last = self.single_stream && outcome == Decoded::End;
-                self.state = if last { State::End } else { State::Boundary(Boundary::new(self.format)) };
-            }
-            Decoded::OutputFull if produced == 0 => return Err(self.no_progress()),
-            Decoded::OutputFull => {}
-            Decoded::InputEmpty if produced > 0 => {}
-            Decoded::InputEmpty => self.more_input(eof)?,
-        }
-        Ok(if produced > 0 { Step::Produced(produced) } else { Step::Continue })
-    }
-
-    /// The codec needs more input to go on (behind what is pending, when it left an
-    /// incomplete unit for us to complete contiguously).
-    fn more_input(&mut self, eof: &mut bool) -> Result<()> {
-        if *eof {
-            return Err(Error::Truncated { format: self.format });
-        }
-        if self.buf.pending().len() == self.buf.capacity() {
-            // an incomplete unit larger than `room`: the codec broke its contract
-            return Err(self.no_progress());
-        }
-        self.buf.compact();
-        *eof = self.fill()? == 0;
-        Ok(())
-    }
-
-    fn no_progress(&self) -> Error {
-        Error::backend(self.format, "decoder made no progress")
-    }
-
-    /// Between members: let the end-of-stream policy decide what the next bytes are.
-    fn boundary(&mut self, mut boundary: Boundary) -> Result<()> {
-        let mut eof = false;
-        loop {
-            let next = boundary.next(self.buf.pending(), eof, self.buf.capacity());
-            // keep the padding count for a `read` retried after an error
-            self.state = State::Boundary(boundary);
-            match next? {
-                Next::Skip(n) => self.consume(n),
-                Next::NeedMore => {
+            // the codec may leave an incomplete unit behind, to be completed in place
+            let mut input = InBuf::with_room(self.buf.pending(), self.buf.capacity());
+            let step = self.core.step(&mut input, eof, out);
+            self.buf.consume(input.pos);
+            match step? {
+                Step::Produced(n) => return Ok(n),
+                Step::End => return Ok(0),
+                Step::NeedInput => {
                     self.buf.compact();
                     eof = self.fill()? == 0;
-                }
-                Next::End => {
-                    self.state = State::End;
-                    return Ok(());
-                }
-                Next::Member => {
-                    self.codec.reset().map_err(|fault| Error::from_fault(self.format, fault))?;
-                    self.state = State::Member;
-                    return Ok(());
                 }
             }
         }
@@ -481,62 +337,12 @@ fn fill<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<usize> {
     }
 }
 
-/// Find the format at the start of `inner`, reading into `buf` (whose bytes stay there for the
-/// decoder). Leading skippable frames are consumed.
-fn sniff<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<Sniffed> {
-    let mut skipped = 0u64;
-    loop {
-        match format::sniff(buf.pending()) {
-            Sniff::Found(format) => return Ok(Sniffed { format, skipped, only_skippable: false }),
-            Sniff::Unknown => return Err(Error::UnknownFormat),
-            Sniff::Skippable(len) => {
-                skipped += len;
-                if skipped > MAX_SKIPPABLE_PREFIX {
-                    return Err(Error::UnknownFormat);
-                }
-                let mut left = len;
-                let owner = Format::skippable_owner().ok_or(Error::UnknownFormat)?;
-                while left > 0 {
-                    if buf.is_empty() && fill(inner, buf)? == 0 {
-                        return Err(Error::Truncated { format: owner });
-                    }
-                    let n = left.min(buf.pending().len() as u64) as usize;
-                    buf.consume(n);
-                    left -= n as u64;
-                }
-            }
-            Sniff::NeedMore => {
-                buf.compact();
-                if fill(inner, buf)? == 0 {
-                    if let (true, true, Some(owner)) =
-                        (buf.is_empty(), skipped > 0, Format::skippable_owner())
-                    {
-                        return Ok(Sniffed { format: owner, skipped, only_skippable: true });
-                    }
-                    return Err(match format::partial_magic(buf.pending()) {
-                        Some(format) => Error::Truncated { format },
-                        None => Error::UnknownFormat,
-                    });
-                }
-            }
-        }
-    }
-}
-
 impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if let Some(e) = &self.failed {
-            return Err(e.duplicate().into());
-        }
         if out.is_empty() {
             return Ok(0);
         }
-        self.read_inner(out).map_err(|e| {
-            if !e.is_retryable() {
-                self.failed = Some(e.duplicate());
-            }
-            e.into()
-        })
+        Ok(self.read_inner(out)?)
     }
 }
 
@@ -545,9 +351,9 @@ impl<R: Read + fmt::Debug> fmt::Debug for Decoder<R> {
         f.debug_struct("Decoder")
             .field("inner", &self.inner)
             .field("format", &self.format)
-            .field("total_in", &self.total_in)
-            .field("total_out", &self.total_out)
-            .field("ended", &(self.state == State::End))
+            .field("total_in", &self.core.total_in())
+            .field("total_out", &self.core.total_out())
+            .field("ended", &self.core.ended())
             .finish_non_exhaustive()
     }
 }

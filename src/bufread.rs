@@ -1,0 +1,280 @@
+//! BufRead-shaped adapters: [`Decoder`] decodes straight from the inner reader's own buffer.
+
+use std::fmt;
+use std::io::{self, BufRead, Read};
+
+use crate::codec::InBuf;
+use crate::config::Config;
+use crate::decode::{DecodeCore, Step};
+use crate::error::{Error, Result};
+use crate::format::Format;
+
+/// A decompressing reader over a [`BufRead`]: it decodes from the reader's own buffer
+/// (`fill_buf`/`consume`), so there is no buffer of its own and no copy of the input — over a
+/// `&[u8]` that makes one-shot decoding copy-free. With [`Config::single_stream`] it consumes
+/// exactly the first member: the bytes after it stay unread in the inner reader.
+///
+/// Everything else is as for [`read::Decoder`](crate::read::Decoder): strict, limited,
+/// concatenated members, `Interrupted` retried, `WouldBlock` resumable.
+///
+/// ```
+/// use std::io::{BufRead, Read};
+/// use compressio::{bufread, compress, Config, Format};
+///
+/// // a compressed member followed by other data, in one buffer
+/// let mut data = compress(b"header", Format::Gzip)?;
+/// data.extend_from_slice(b"|the rest");
+/// let mut input = &data[..];
+/// let config = Config::default().single_stream(true);
+/// let mut decoder = bufread::Decoder::with_config(&mut input, Format::Gzip, &config)?;
+/// let mut header = String::new();
+/// decoder.read_to_string(&mut header)?;
+/// assert_eq!(header, "header");
+/// assert_eq!(input, b"|the rest"); // not a byte more was taken
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Decoder<R: BufRead> {
+    inner: R,
+    core: DecodeCore,
+    format: Format,
+    /// The last read produced output: the codec may hold more for input it already has, so
+    /// the next read asks it before asking the reader (which may block) for more.
+    ask_codec_first: bool,
+}
+
+impl<R: BufRead> Decoder<R> {
+    /// A decoder for `format` with the default [`Config`].
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{bufread, compress, Format};
+    ///
+    /// let packed = compress(b"from a slice", Format::Lz4)?;
+    /// let mut text = String::new();
+    /// bufread::Decoder::new(&packed[..], Format::Lz4)?.read_to_string(&mut text)?;
+    /// assert_eq!(text, "from a slice");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(inner: R, format: Format) -> Result<Self> {
+        Self::with_config(inner, format, &Config::default())
+    }
+
+    /// A decoder for `format` with `config` (validated here; its buffer size does not apply).
+    ///
+    /// ```
+    /// use std::io::{BufReader, Read};
+    /// use compressio::{bufread, compress, Config, Format};
+    ///
+    /// let packed = compress(b"through a BufReader", Format::Bzip2)?;
+    /// let reader = BufReader::with_capacity(7, &packed[..]);
+    /// let config = Config::default().max_output(1 << 20);
+    /// let mut out = Vec::new();
+    /// bufread::Decoder::with_config(reader, Format::Bzip2, &config)?.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"through a BufReader");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
+        Ok(Decoder { inner, core: DecodeCore::new(Some(format), config)?, format, ask_codec_first: false })
+    }
+
+    /// A decoder for whatever format the input starts with (see [`Format::detect`]), with the
+    /// default [`Config`]. The bytes looked at are decoded, not lost.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{bufread, compress, Format};
+    ///
+    /// let packed = compress(b"sniffed", Format::Xz)?;
+    /// let mut decoder = bufread::Decoder::auto(&packed[..])?;
+    /// assert_eq!(decoder.format(), Format::Xz);
+    /// let mut out = Vec::new();
+    /// decoder.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"sniffed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn auto(inner: R) -> Result<Self> {
+        Self::auto_with_config(inner, &Config::default())
+    }
+
+    /// [`auto`](Decoder::auto) with `config`.
+    ///
+    /// ```
+    /// use compressio::{bufread, Config, Error};
+    ///
+    /// let result = bufread::Decoder::auto_with_config(&b"plain text"[..], &Config::default());
+    /// assert!(matches!(result, Err(Error::UnknownFormat)));
+    /// ```
+    pub fn auto_with_config(mut inner: R, config: &Config) -> Result<Self> {
+        let mut core = DecodeCore::new(None, config)?;
+        loop {
+            let available = fill_buf(&mut inner)?;
+            let eof = available.is_empty();
+            let mut input = InBuf::new(available);
+            let found = core.sniff_only(&mut input, eof);
+            let consumed = input.pos;
+            inner.consume(consumed);
+            if found? {
+                break;
+            }
+        }
+        let format = core.format().ok_or(Error::UnknownFormat)?;
+        Ok(Decoder { inner, core, format, ask_codec_first: false })
+    }
+
+    /// The format being decoded.
+    ///
+    /// ```
+    /// use compressio::{bufread, Format};
+    ///
+    /// assert_eq!(bufread::Decoder::new(&b""[..], Format::Brotli)?.format(), Format::Brotli);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The inner reader.
+    ///
+    /// ```
+    /// use compressio::{bufread, Format};
+    ///
+    /// let decoder = bufread::Decoder::new(&b"xyz"[..], Format::Zstd)?;
+    /// assert_eq!(*decoder.get_ref(), b"xyz");
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The inner reader. Reading from it directly takes bytes away from the decoder.
+    ///
+    /// ```
+    /// use compressio::{bufread, Format};
+    ///
+    /// let mut decoder = bufread::Decoder::new(&b"xyz"[..], Format::Zstd)?;
+    /// assert_eq!(decoder.get_mut().len(), 3);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// The inner reader, with every byte the decoder has not consumed still in it.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{bufread, compress, Config, Format};
+    ///
+    /// let mut data = compress(b"first", Format::Zstd)?;
+    /// data.extend(compress(b"second", Format::Zstd)?);
+    /// let config = Config::default().single_stream(true);
+    /// let mut decoder = bufread::Decoder::with_config(&data[..], Format::Zstd, &config)?;
+    /// decoder.read_to_end(&mut Vec::new())?;
+    /// let rest = decoder.into_inner(); // exactly the second frame
+    /// assert_eq!(compressio::decompress(rest, Format::Zstd)?, b"second");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// Compressed bytes consumed so far.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{bufread, compress, Format};
+    ///
+    /// let packed = compress(&[3u8; 3000], Format::Gzip)?;
+    /// let mut decoder = bufread::Decoder::new(&packed[..], Format::Gzip)?;
+    /// decoder.read_to_end(&mut Vec::new())?;
+    /// assert_eq!(decoder.total_in(), packed.len() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn total_in(&self) -> u64 {
+        self.core.total_in()
+    }
+
+    /// Decompressed bytes returned so far.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use compressio::{bufread, compress, Format};
+    ///
+    /// let packed = compress(&[3u8; 3000], Format::Gzip)?;
+    /// let mut decoder = bufread::Decoder::new(&packed[..], Format::Gzip)?;
+    /// decoder.read_to_end(&mut Vec::new())?;
+    /// assert_eq!(decoder.total_out(), 3000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn total_out(&self) -> u64 {
+        self.core.total_out()
+    }
+
+    fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
+        loop {
+            if self.ask_codec_first {
+                self.ask_codec_first = false;
+                match self.core.step(&mut InBuf::new(&[]), false, out)? {
+                    Step::Produced(n) => {
+                        self.ask_codec_first = true;
+                        return Ok(n);
+                    }
+                    Step::End => return Ok(0),
+                    Step::NeedInput => {}
+                }
+            }
+            let available = fill_buf(&mut self.inner)?;
+            let eof = available.is_empty();
+            let mut input = InBuf::new(available);
+            let step = self.core.step(&mut input, eof, out);
+            let consumed = input.pos;
+            self.inner.consume(consumed);
+            match step? {
+                Step::Produced(n) => {
+                    self.ask_codec_first = true;
+                    return Ok(n);
+                }
+                Step::End => return Ok(0),
+                // every byte offered was taken (no room to leave any in): ask for more
+                Step::NeedInput => {}
+            }
+        }
+    }
+}
+
+/// The reader's buffered bytes, reading more if there are none; `Interrupted` is retried.
+fn fill_buf<R: BufRead>(inner: &mut R) -> Result<&[u8]> {
+    loop {
+        match inner.fill_buf() {
+            // the end of the input: nothing to borrow
+            Ok([]) => return Ok(&[]),
+            // the borrow checker cannot see that the loop ends here (NLL problem case 3), so
+            // the buffer is borrowed again below: a non-empty buffer comes back without a read
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+    inner.fill_buf().map_err(Error::Io)
+}
+
+impl<R: BufRead> Read for Decoder<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.read_inner(out)?)
+    }
+}
+
+impl<R: BufRead + fmt::Debug> fmt::Debug for Decoder<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("inner", &self.inner)
+            .field("format", &self.format)
+            .field("total_in", &self.core.total_in())
+            .field("total_out", &self.core.total_out())
+            .field("ended", &self.core.ended())
+            .finish_non_exhaustive()
+    }
+}

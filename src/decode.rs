@@ -1,0 +1,422 @@
+//! `DecodeCore`: the decoding state machine that every decoder shape drives — `read::Decoder`
+//! (its own input buffer), `bufread::Decoder` (the caller's buffer), `write::Decoder` (input
+//! pushed by writes) and the async ones. Sans-I/O: each step gets the input available now,
+//! whether more will come, and output space; the shapes own the I/O.
+//!
+//! ```text
+//!  Sniff ──(format found)──► Member ──(member ends)──► Boundary ──(another member)──► Member
+//!    │                         │                          │
+//!    └──(only skippable)──► End ◄──(single_stream)────────┴──(end of input)
+//! ```
+//!
+//! Inside a member the codec decides and says why it stopped; between members the
+//! end-of-stream policy in `members.rs` decides. A few bytes of lookahead (a magic number, a
+//! sniffed header) may have to wait for the next input slice: they are kept in a small stash
+//! and fed to the codec before that slice, so no shape needs a buffer of its own for them.
+//! The core also enforces `max_output`, counts bytes, and latches data errors.
+
+use crate::codec::{Decode, Decoded, InBuf, OutBuf};
+use crate::config::{Config, Direction};
+use crate::error::{Error, Result};
+use crate::format::{self, Format, Sniff};
+use crate::members::{Boundary, Next};
+use crate::pool::Pooled;
+
+/// `auto` skips at most this many bytes of leading skippable frames before giving up.
+///
+/// ```
+/// assert_eq!(compressio::MAX_SKIPPABLE_PREFIX, 1 << 20);
+/// ```
+pub const MAX_SKIPPABLE_PREFIX: u64 = 1 << 20;
+
+/// The most lookahead the core keeps between input slices: a skippable frame's header and a
+/// legacy lzma header (13 bytes) behind it, with room to spare.
+const STASH: usize = 32;
+
+/// What a step ended with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// This many bytes of output are in the output space.
+    Produced(usize),
+    /// Nothing more can happen without more input (behind what the input still holds, when
+    /// the codec left an incomplete unit of at most `InBuf::room` bytes there).
+    NeedInput,
+    /// The stream has ended.
+    End,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// `auto`: the format is not known yet; `skipped` bytes of skippable frames are behind,
+    /// `skip_left` bytes of the current one are still to skip.
+    Sniff { skipped: u64, skip_left: u64 },
+    /// Inside a member: the codec decides.
+    Member,
+    /// A member has ended: what follows decides.
+    Boundary(Boundary),
+    /// The stream has ended.
+    End,
+}
+
+/// Lookahead bytes kept across input slices: `bytes[pos..len]`.
+struct Stash {
+    bytes: [u8; STASH],
+    pos: usize,
+    len: usize,
+}
+
+impl Stash {
+    fn pending(&self) -> &[u8] {
+        &self.bytes[self.pos..self.len]
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pos == self.len
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+        if self.pos == self.len {
+            self.pos = 0;
+            self.len = 0;
+        }
+    }
+
+    /// Move as much of `input` in as fits; returns how much.
+    fn take(&mut self, input: &mut InBuf<'_>) -> usize {
+        if self.pos > 0 {
+            self.bytes.copy_within(self.pos..self.len, 0);
+            self.len -= self.pos;
+            self.pos = 0;
+        }
+        let n = (STASH - self.len).min(input.rest().len());
+        self.bytes[self.len..self.len + n].copy_from_slice(&input.rest()[..n]);
+        self.len += n;
+        input.advance(n);
+        n
+    }
+}
+
+/// The decoding state machine (see the module docs).
+pub(crate) struct DecodeCore {
+    /// What the codec is built from once the format is known (`auto`).
+    config: Config,
+    /// `None` until the format is known.
+    codec: Option<Pooled<dyn Decode>>,
+    format: Option<Format>,
+    state: State,
+    stash: Stash,
+    single_stream: bool,
+    max_output: u64,
+    total_in: u64,
+    total_out: u64,
+    /// The data error that stopped the stream, reported again on every later call.
+    failed: Option<Error>,
+}
+
+impl DecodeCore {
+    /// A core for `format`, or for the format the input turns out to be (`None`: `auto`).
+    pub fn new(format: Option<Format>, config: &Config) -> Result<Self> {
+        // any enabled format validates the format-independent parts of the config
+        let probe = match format {
+            Some(format) => format,
+            None => *Format::ALL.iter().find(|f| f.is_enabled()).ok_or(Error::UnknownFormat)?,
+        };
+        let settings = config.resolve(probe, Direction::Decompress)?;
+        let mut core = DecodeCore {
+            config: config.clone(),
+            codec: None,
+            format: None,
+            state: State::Sniff { skipped: 0, skip_left: 0 },
+            stash: Stash { bytes: [0; STASH], pos: 0, len: 0 },
+            single_stream: settings.single_stream,
+            max_output: settings.max_output,
+            total_in: 0,
+            total_out: 0,
+            failed: None,
+        };
+        if let Some(format) = format {
+            core.start(format)?;
+        }
+        Ok(core)
+    }
+
+    /// The format is known: build its codec and decode the first member.
+    fn start(&mut self, format: Format) -> Result<()> {
+        let settings = self.config.resolve(format, Direction::Decompress)?;
+        self.codec = Some(Pooled::decoder(format, &settings, self.config.pool.as_ref())?);
+        self.format = Some(format);
+        self.state = State::Member;
+        Ok(())
+    }
+
+    /// The format being decoded, once known.
+    pub fn format(&self) -> Option<Format> {
+        self.format
+    }
+
+    /// Whether the stream has ended.
+    pub fn ended(&self) -> bool {
+        self.state == State::End
+    }
+
+    pub fn total_in(&self) -> u64 {
+        self.total_in
+    }
+
+    pub fn total_out(&self) -> u64 {
+        self.total_out
+    }
+
+    /// Whether the shape should read input ahead whenever it has none (see
+    /// `Decode::eager_input`).
+    pub fn eager_input(&self) -> bool {
+        self.codec.as_ref().is_some_and(|codec| codec.eager_input())
+    }
+
+    /// Start a new stream of the same format, reusing the codec; a failure to rebuild it is
+    /// reported by the next step.
+    pub fn reset(&mut self) {
+        self.stash.consume(self.stash.pending().len());
+        self.total_in = 0;
+        self.total_out = 0;
+        self.failed = None;
+        match (&mut self.codec, self.format) {
+            (Some(codec), Some(format)) => {
+                self.failed = codec.reset().err().map(|fault| Error::from_fault(format, fault));
+                self.state = State::Member;
+            }
+            _ => self.state = State::Sniff { skipped: 0, skip_left: 0 },
+        }
+    }
+
+    /// Decode what `input` allows into `out` (non-empty). `eof`: no input follows `input`.
+    pub fn step(&mut self, input: &mut InBuf<'_>, eof: bool, out: &mut [u8]) -> Result<Step> {
+        if let Some(e) = &self.failed {
+            return Err(e.duplicate());
+        }
+        let result = self.run(input, eof, out);
+        if let Err(e) = &result {
+            if !e.is_retryable() {
+                self.failed = Some(e.duplicate());
+            }
+        }
+        result
+    }
+
+    /// Only sniff: true once the format is known (or the stream ended with skippable frames
+    /// only), false when more input is needed. For the shapes that know the format from
+    /// their constructor on.
+    pub fn sniff_only(&mut self, input: &mut InBuf<'_>, eof: bool) -> Result<bool> {
+        match self.state {
+            State::Sniff { skipped, skip_left } => self.sniff(skipped, skip_left, input, eof),
+            _ => Ok(true),
+        }
+    }
+
+    fn run(&mut self, input: &mut InBuf<'_>, eof: bool, out: &mut [u8]) -> Result<Step> {
+        loop {
+            match self.state {
+                State::End => return Ok(Step::End),
+                State::Sniff { skipped, skip_left } => {
+                    if !self.sniff(skipped, skip_left, input, eof)? {
+                        return Ok(Step::NeedInput);
+                    }
+                }
+                State::Boundary(boundary) => {
+                    if !self.boundary(boundary, input, eof)? {
+                        return Ok(Step::NeedInput);
+                    }
+                }
+                State::Member => {
+                    if let Some(step) = self.member(input, eof, out)? {
+                        return Ok(step);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Take `n` bytes of what `from_stash` says: the stash or the input.
+    fn skip(&mut self, n: usize, from_stash: bool, input: &mut InBuf<'_>) {
+        if from_stash {
+            self.stash.consume(n);
+        } else {
+            input.advance(n);
+            self.total_in += n as u64;
+        }
+    }
+
+    /// Top the stash up from `input` if it holds something: then the stash is what a
+    /// decision looks at (true), else the input.
+    fn top_up(&mut self, input: &mut InBuf<'_>) -> bool {
+        if self.stash.is_empty() {
+            return false;
+        }
+        self.total_in += self.stash.take(input) as u64;
+        true
+    }
+
+    /// Keep what is left of `input` (less than a decision needs) for the next slice.
+    fn keep(&mut self, input: &mut InBuf<'_>) {
+        self.total_in += self.stash.take(input) as u64;
+        debug_assert!(input.is_empty(), "a decision needs at most {STASH} bytes");
+    }
+
+    /// Find the format (see `Format::detect`); leading skippable frames are consumed.
+    fn sniff(
+        &mut self,
+        mut skipped: u64,
+        mut skip_left: u64,
+        input: &mut InBuf<'_>,
+        eof: bool,
+    ) -> Result<bool> {
+        loop {
+            let from_stash = self.top_up(input);
+            let no_more = eof && (!from_stash || input.is_empty());
+            let pending = if from_stash { self.stash.pending() } else { input.rest() };
+            if skip_left > 0 {
+                let n = skip_left.min(pending.len() as u64) as usize;
+                if n == 0 {
+                    self.state = State::Sniff { skipped, skip_left };
+                    if eof {
+                        return Err(Error::Truncated {
+                            format: Format::skippable_owner().ok_or(Error::UnknownFormat)?,
+                        });
+                    }
+                    return Ok(false);
+                }
+                self.skip(n, from_stash, input);
+                skip_left -= n as u64;
+                continue;
+            }
+            match format::sniff(pending) {
+                Sniff::Found(format) => {
+                    self.start(format)?;
+                    return Ok(true);
+                }
+                Sniff::Unknown => return Err(Error::UnknownFormat),
+                Sniff::Skippable(len) => {
+                    skipped += len;
+                    if skipped > MAX_SKIPPABLE_PREFIX {
+                        return Err(Error::UnknownFormat);
+                    }
+                    skip_left = len;
+                }
+                Sniff::NeedMore if pending.is_empty() && no_more && skipped > 0 => {
+                    // skippable frames only: an empty stream of the format they belong to
+                    let owner = Format::skippable_owner().ok_or(Error::UnknownFormat)?;
+                    self.start(owner)?;
+                    self.state = State::End;
+                    return Ok(true);
+                }
+                Sniff::NeedMore if no_more => {
+                    return Err(match format::partial_magic(pending) {
+                        Some(format) => Error::Truncated { format },
+                        None => Error::UnknownFormat,
+                    })
+                }
+                Sniff::NeedMore => {
+                    if !from_stash {
+                        self.keep(input);
+                    }
+                    self.state = State::Sniff { skipped, skip_left };
+                    return Ok(false);
+                }
+            }
+        }
+    }
+
+    /// Between members: let the end-of-stream policy decide what the next bytes are.
+    fn boundary(&mut self, mut boundary: Boundary, input: &mut InBuf<'_>, eof: bool) -> Result<bool> {
+        loop {
+            let from_stash = self.top_up(input);
+            let no_more = eof && (!from_stash || input.is_empty());
+            let pending = if from_stash { self.stash.pending() } else { input.rest() };
+            let next = boundary.next(pending, no_more);
+            // keep the padding count for a step retried after an error
+            self.state = State::Boundary(boundary);
+            match next? {
+                Next::Skip(n) => self.skip(n, from_stash, input),
+                Next::NeedMore => {
+                    if !from_stash {
+                        self.keep(input);
+                    }
+                    return Ok(false);
+                }
+                Next::End => {
+                    self.state = State::End;
+                    return Ok(true);
+                }
+                Next::Member => {
+                    let format = self.format.ok_or(Error::UnknownFormat)?;
+                    if let Some(codec) = &mut self.codec {
+                        codec.reset().map_err(|fault| Error::from_fault(format, fault))?;
+                    }
+                    self.state = State::Member;
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    /// One codec call inside a member. `Some` ends the step, `None` goes on.
+    fn member(&mut self, input: &mut InBuf<'_>, eof: bool, out: &mut [u8]) -> Result<Option<Step>> {
+        let format = self.format.ok_or(Error::UnknownFormat)?;
+        let Some(codec) = &mut self.codec else { return Err(Error::UnknownFormat) };
+        // `max_output` is enforced before the excess exists: at the limit the codec gets a
+        // 1-byte probe whose content nobody ever sees, only whether there is any
+        let allowed = self.max_output - self.total_out;
+        let mut probe = [0u8; 1];
+        let dst: &mut [u8] = match usize::try_from(allowed) {
+            Ok(0) => &mut probe,
+            Ok(allowed) if allowed < out.len() => &mut out[..allowed],
+            _ => out,
+        };
+        let mut output = OutBuf::new(dst);
+        // the stash (lookahead kept at a boundary or while sniffing) goes first
+        let from_stash = !self.stash.is_empty();
+        let outcome = if from_stash {
+            let mut stashed = InBuf::new(self.stash.pending());
+            let outcome = codec.decode(&mut stashed, &mut output);
+            self.stash.consume(stashed.pos);
+            outcome
+        } else {
+            let mut rest = InBuf::with_room(input.rest(), input.room);
+            let outcome = codec.decode(&mut rest, &mut output);
+            input.advance(rest.pos);
+            self.total_in += rest.pos as u64;
+            outcome
+        };
+        let outcome = outcome.map_err(|fault| Error::from_fault(format, fault))?;
+        let produced = output.pos;
+        if allowed == 0 && produced > 0 {
+            return Err(Error::LimitExceeded { limit: self.max_output });
+        }
+        self.total_out += produced as u64;
+        let done = (produced > 0).then_some(Step::Produced(produced));
+        match outcome {
+            Decoded::End | Decoded::Skipped => {
+                // a leading skippable frame is not the member `single_stream` stops after
+                let last = self.single_stream && outcome == Decoded::End;
+                self.state = if last { State::End } else { State::Boundary(Boundary::new(format)) };
+                Ok(done)
+            }
+            Decoded::OutputFull if produced == 0 => Err(no_progress(format)),
+            Decoded::OutputFull => Ok(done),
+            Decoded::InputEmpty if produced > 0 => Ok(done),
+            // the stash is used up: on to the input
+            Decoded::InputEmpty if from_stash => Ok(None),
+            Decoded::InputEmpty if eof => Err(Error::Truncated { format }),
+            Decoded::InputEmpty if !input.is_empty() && input.rest().len() >= input.room => {
+                // an incomplete unit larger than `room`: the codec broke its contract
+                Err(no_progress(format))
+            }
+            Decoded::InputEmpty => Ok(Some(Step::NeedInput)),
+        }
+    }
+}
+
+fn no_progress(format: Format) -> Error {
+    Error::backend(format, "decoder made no progress")
+}

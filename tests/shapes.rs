@@ -1,0 +1,257 @@
+//! The contract every adapter shape keeps, as one suite over every shape and every format
+//! (the shapes are driven by tests/common/adapters.rs): `write::Encoder`, `read::Encoder`;
+//! `read::Decoder`, `bufread::Decoder` (over 1-byte and 64 KiB `BufReader`s),
+//! `write::Decoder`.
+//!
+//! - Round trips between every encoder and decoder shape, at 1-byte and large chunks, with
+//!   the configs that apply (levels, threads, pool, memory level, buffer sizes).
+//! - Strict: truncation is `Truncated`, garbage after the end `TrailingData`, concatenated
+//!   members decode, `single_stream` hands back exactly the bytes after the first member,
+//!   detection works through every shape.
+//! - Faults: `Interrupted` retried everywhere, `WouldBlock` every other call with 1-7 bytes a
+//!   call resumed with no byte lost or repeated, `Ok(0)` writers are `WriteZero`.
+//! - Limits: `max_output` exact, `max_memory` before allocation, through every shape.
+
+mod common;
+
+use std::io::{self, Write};
+
+use common::adapters::*;
+use common::*;
+use compressio::{compress, compress_with, write, BufferPool, Config, Error, Format, Level};
+
+fn data() -> Vec<u8> {
+    [text(20_000, 101), random(3_000, 102), text(5_000, 103)].concat()
+}
+
+/// The encoder configs worth a round trip for `format` (bounded: xz's best preset would take
+/// 674 MiB without a memory level).
+fn encoder_configs(pool: &BufferPool) -> Vec<(&'static str, Config)> {
+    vec![
+        ("default", Config::default()),
+        ("fastest, 1-byte buffer", Config::default().level(Level::Fastest).buffer_size(1)),
+        ("best, memory level 3", Config::default().level(Level::Best).memory_level(3)),
+        ("threads(2)", Config::default().level(Level::Fast).threads(2)),
+        ("pool", Config::default().pool(pool)),
+    ]
+}
+
+#[test]
+fn every_encoder_shape_round_trips_through_every_decoder_shape() {
+    let data = data();
+    let pool = BufferPool::new(4);
+    for format in formats() {
+        for encoder in ENCODERS {
+            for (name, config) in encoder_configs(&pool) {
+                for chunks in [&[1][..], &[7, 65_536, 1000][..]] {
+                    let packed = encoder
+                        .compress(&data, format, &config, chunks, &[Fault::Ok(usize::MAX)])
+                        .unwrap_or_else(|e| panic!("{format} {encoder:?} {name}: {e}"));
+                    for decoder in DECODERS {
+                        for dconfig in [Config::default(), Config::default().buffer_size(1).pool(&pool)] {
+                            let back = decoder
+                                .decompress(&packed, Some(format), &dconfig, chunks, &[Fault::Ok(usize::MAX)])
+                                .unwrap_or_else(|e| panic!("{format} {encoder:?} {name} → {decoder:?}: {e}"));
+                            assert!(
+                                back == data,
+                                "{format} {encoder:?} {name} → {decoder:?} chunks {chunks:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_decoder_shape_detects_the_format() {
+    for format in detectable() {
+        let packed = compress(&data(), format).unwrap();
+        for decoder in DECODERS {
+            let back = decoder
+                .decompress(&packed, None, &Config::default(), &[3, 1000], &[Fault::Ok(5)])
+                .unwrap_or_else(|e| panic!("{format} {decoder:?}: {e}"));
+            assert!(back == data(), "{format} {decoder:?}");
+        }
+    }
+    for decoder in DECODERS {
+        let result =
+            decoder.decompress(b"not compressed at all", None, &Config::default(), &[4], &[Fault::Ok(3)]);
+        assert!(matches!(result, Err(Error::UnknownFormat)), "{decoder:?}: {result:?}");
+    }
+}
+
+#[test]
+fn every_truncation_is_truncated_in_every_shape() {
+    let data = text(3_000, 104);
+    for format in formats() {
+        let packed = compress(&data, format).unwrap();
+        let step = (packed.len() / 40).max(1);
+        for decoder in DECODERS {
+            for cut in (0..packed.len()).step_by(step).chain([packed.len() - 1]) {
+                let result = decoder.decompress(
+                    &packed[..cut],
+                    Some(format),
+                    &Config::default(),
+                    &[1000],
+                    &[Fault::Ok(7)],
+                );
+                assert!(
+                    matches!(result, Err(Error::Truncated { format: f }) if f == format),
+                    "{format} {decoder:?} cut at {cut} of {}: {result:?}",
+                    packed.len()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn garbage_after_the_end_is_trailing_data_in_every_shape() {
+    for format in formats() {
+        let packed = [compress(b"the stream", format).unwrap(), b"GARBAGE!".to_vec()].concat();
+        for decoder in DECODERS {
+            let result =
+                decoder.decompress(&packed, Some(format), &Config::default(), &[3, 1000], &[Fault::Ok(9)]);
+            assert!(matches!(result, Err(Error::TrailingData { .. })), "{format} {decoder:?}: {result:?}");
+        }
+    }
+}
+
+#[test]
+fn concatenated_members_decode_as_one_stream_in_every_shape() {
+    for format in formats().filter(|&f| concatenable(f)) {
+        let parts = [text(5_000, 105), Vec::new(), random(700, 106)];
+        let packed: Vec<u8> = parts.iter().flat_map(|p| compress(p, format).unwrap()).collect();
+        for decoder in DECODERS {
+            for chunks in [&[1][..], &[64 * 1024][..]] {
+                let back = decoder
+                    .decompress(&packed, Some(format), &Config::default(), chunks, &[Fault::Ok(usize::MAX)])
+                    .unwrap_or_else(|e| panic!("{format} {decoder:?}: {e}"));
+                assert!(back == parts.concat(), "{format} {decoder:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn single_stream_hands_back_exactly_the_bytes_after_the_first_member() {
+    for format in formats() {
+        let member = compress(&text(4_000, 107), format).unwrap();
+        let after = b"AFTER THE STREAM, whatever it is".to_vec();
+        let data = [member, after.clone()].concat();
+        for decoder in DECODERS {
+            let (out, rest) =
+                decoder.first_member(&data, format).unwrap_or_else(|e| panic!("{format} {decoder:?}: {e}"));
+            assert!(out == text(4_000, 107), "{format} {decoder:?}");
+            assert_eq!(rest, after, "{format} {decoder:?}");
+        }
+    }
+}
+
+/// "`Pending`/`WouldBlock` every other call, 1-7 bytes a call", and `Interrupted` between.
+const HOSTILE: &[Fault] = &[
+    Fault::WouldBlock,
+    Fault::Ok(1),
+    Fault::Interrupted,
+    Fault::Ok(7),
+    Fault::WouldBlock,
+    Fault::Ok(3),
+    Fault::Fail,
+    Fault::Ok(5),
+];
+
+#[test]
+fn faulty_io_loses_and_repeats_nothing_in_any_shape() {
+    let data = data();
+    for format in formats() {
+        for encoder in ENCODERS {
+            let packed = encoder
+                .compress(&data, format, &Config::default().buffer_size(100), &[1, 333, 4096], HOSTILE)
+                .unwrap_or_else(|e| panic!("{format} {encoder:?}: {e}"));
+            for decoder in DECODERS {
+                let back = decoder
+                    .decompress(
+                        &packed,
+                        Some(format),
+                        &Config::default().buffer_size(100),
+                        &[1, 333, 4096],
+                        HOSTILE,
+                    )
+                    .unwrap_or_else(|e| panic!("{format} {encoder:?} → {decoder:?}: {e}"));
+                assert!(back == data, "{format} {encoder:?} → {decoder:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn writers_that_accept_nothing_are_write_zero() {
+    for format in formats() {
+        let mut enc = write::Encoder::new(FaultyWriter::new(&[Fault::Ok(0)]), format).unwrap();
+        enc.write_all(&text(200_000, 108)).ok();
+        assert_eq!(enc.try_finish().unwrap_err().kind(), io::ErrorKind::WriteZero, "{format}");
+        let mut dec = write::Decoder::new(FaultyWriter::new(&[Fault::Ok(0)]), format).unwrap();
+        dec.write_all(&compress(&text(200_000, 108), format).unwrap()).ok();
+        assert_eq!(dec.try_finish().unwrap_err().kind(), io::ErrorKind::WriteZero, "{format}");
+    }
+}
+
+#[test]
+fn max_output_is_exact_and_max_memory_comes_first_in_every_shape() {
+    for format in formats() {
+        let packed = compress(&vec![0u8; 1 << 20], format).unwrap();
+        for decoder in DECODERS {
+            for limit in [0, 1, 1000, (1 << 20) - 1] {
+                let config = Config::default().max_output(limit);
+                let result =
+                    decoder.decompress(&packed, Some(format), &config, &[4096], &[Fault::Ok(usize::MAX)]);
+                assert!(
+                    matches!(result, Err(Error::LimitExceeded { limit: l }) if l == limit),
+                    "{format} {decoder:?} limit {limit}: {result:?}"
+                );
+            }
+            let exact = Config::default().max_output(1 << 20);
+            let back =
+                decoder.decompress(&packed, Some(format), &exact, &[4096], &[Fault::Ok(usize::MAX)]).unwrap();
+            assert_eq!(back.len(), 1 << 20, "{format} {decoder:?}");
+        }
+    }
+    // a window the limit does not allow is refused before anything is allocated
+    let big_window =
+        compress_with(b"small input", Format::Xz, &Config::default().level(Level::Best)).unwrap();
+    for decoder in DECODERS {
+        let config = Config::default().max_memory(16 << 20);
+        let result =
+            decoder.decompress(&big_window, Some(Format::Xz), &config, &[4096], &[Fault::Ok(usize::MAX)]);
+        assert!(matches!(result, Err(Error::LimitExceeded { .. })), "{decoder:?}: {result:?}");
+    }
+}
+
+#[test]
+fn write_decoder_drop_writes_nothing_and_finish_reports_truncation_then_resumes() {
+    for format in formats() {
+        let packed = compress(&text(10_000, 109), format).unwrap();
+        let mut dec = write::Decoder::new(Vec::new(), format).unwrap();
+        dec.write_all(&packed).unwrap();
+        let out = dec.into_inner();
+        assert!(out.is_empty(), "{format}: into_inner wrote {} bytes", out.len());
+        let mut dec = write::Decoder::new(Vec::new(), format).unwrap();
+        let (head, tail) = packed.split_at(packed.len() / 2);
+        dec.write_all(head).unwrap();
+        let err = Error::from(dec.try_finish().unwrap_err());
+        assert!(matches!(err, Error::Truncated { format: f } if f == format), "{format}: {err:?}");
+        dec.write_all(tail).unwrap();
+        assert!(dec.finish().unwrap() == text(10_000, 109), "{format}");
+    }
+}
+
+#[test]
+fn every_shape_is_send_when_its_io_is() {
+    fn send<T: Send>(_: &T) {}
+    let packed = compress(b"x", Format::Zstd).unwrap();
+    send(&compressio::read::Encoder::new(&b"x"[..], Format::Zstd).unwrap());
+    send(&compressio::bufread::Decoder::new(&packed[..], Format::Zstd).unwrap());
+    send(&write::Decoder::new(Vec::new(), Format::Zstd).unwrap());
+}
