@@ -69,6 +69,8 @@
 #![deny(unsafe_code)]
 
 pub mod alloc;
+#[cfg(any(feature = "tokio", feature = "futures"))]
+mod asyncio;
 mod buf;
 pub mod bufread;
 pub mod guide {
@@ -89,11 +91,15 @@ mod decode;
 mod encode;
 mod error;
 mod format;
+#[cfg(feature = "futures")]
+pub mod futures;
 mod members;
 mod memory;
 mod pool;
 pub mod read;
 mod settings;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod write;
 
 use std::io::{Read, Write};

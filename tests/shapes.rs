@@ -1,7 +1,9 @@
 //! The contract every adapter shape keeps, as one suite over every shape and every format
-//! (the shapes are driven by tests/common/adapters.rs): `write::Encoder`, `read::Encoder`;
-//! `read::Decoder`, `bufread::Decoder` (over 1-byte and 64 KiB `BufReader`s),
-//! `write::Decoder`.
+//! (the shapes are driven by tests/common/adapters.rs): `write::Encoder`, `read::Encoder`,
+//! `bufread::Encoder`; `read::Decoder`, `bufread::Decoder` (over 1-byte and 64 KiB
+//! `BufReader`s), `write::Decoder`; and with the `tokio` and `futures` features the async
+//! `write::{Encoder, Decoder}` and `bufread::{Encoder, Decoder}` of each, whose inner I/O
+//! answers `Pending` where the sync one answers `WouldBlock`.
 //!
 //! - Round trips between every encoder and decoder shape, at 1-byte and large chunks, with
 //!   the configs that apply (levels, threads, pool, memory level, buffer sizes).
@@ -18,7 +20,7 @@ use std::io::{self, Write};
 
 use common::adapters::*;
 use common::*;
-use compressio::{compress, compress_with, write, BufferPool, Config, Error, Format, Level};
+use compressio::{compress, compress_with, decompress, write, BufferPool, Config, Error, Format, Level};
 
 fn data() -> Vec<u8> {
     [text(20_000, 101), random(3_000, 102), text(5_000, 103)].concat()
@@ -37,26 +39,39 @@ fn encoder_configs(pool: &BufferPool) -> Vec<(&'static str, Config)> {
 }
 
 #[test]
-fn every_encoder_shape_round_trips_through_every_decoder_shape() {
+fn every_encoder_shape_round_trips_with_every_config() {
     let data = data();
     let pool = BufferPool::new(4);
     for format in formats() {
-        for encoder in ENCODERS {
+        for encoder in encoders() {
             for (name, config) in encoder_configs(&pool) {
                 for chunks in [&[1][..], &[7, 65_536, 1000][..]] {
                     let packed = encoder
                         .compress(&data, format, &config, chunks, &[Fault::Ok(usize::MAX)])
                         .unwrap_or_else(|e| panic!("{format} {encoder:?} {name}: {e}"));
-                    for decoder in DECODERS {
-                        for dconfig in [Config::default(), Config::default().buffer_size(1).pool(&pool)] {
-                            let back = decoder
-                                .decompress(&packed, Some(format), &dconfig, chunks, &[Fault::Ok(usize::MAX)])
-                                .unwrap_or_else(|e| panic!("{format} {encoder:?} {name} → {decoder:?}: {e}"));
-                            assert!(
-                                back == data,
-                                "{format} {encoder:?} {name} → {decoder:?} chunks {chunks:?}"
-                            );
-                        }
+                    let back = decompress(&packed, format)
+                        .unwrap_or_else(|e| panic!("{format} {encoder:?} {name}: {e}"));
+                    assert!(back == data, "{format} {encoder:?} {name} chunks {chunks:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_decoder_shape_decodes_what_every_config_made() {
+    let data = data();
+    let pool = BufferPool::new(4);
+    for format in formats() {
+        for (name, config) in encoder_configs(&pool) {
+            let packed = compress_with(&data, format, &config).unwrap();
+            for decoder in decoders() {
+                for dconfig in [Config::default(), Config::default().buffer_size(1).pool(&pool)] {
+                    for chunks in [&[1][..], &[7, 65_536, 1000][..]] {
+                        let back = decoder
+                            .decompress(&packed, Some(format), &dconfig, chunks, &[Fault::Ok(usize::MAX)])
+                            .unwrap_or_else(|e| panic!("{format} {name} → {decoder:?}: {e}"));
+                        assert!(back == data, "{format} {name} → {decoder:?} chunks {chunks:?}");
                     }
                 }
             }
@@ -68,14 +83,14 @@ fn every_encoder_shape_round_trips_through_every_decoder_shape() {
 fn every_decoder_shape_detects_the_format() {
     for format in detectable() {
         let packed = compress(&data(), format).unwrap();
-        for decoder in DECODERS {
+        for decoder in decoders() {
             let back = decoder
                 .decompress(&packed, None, &Config::default(), &[3, 1000], &[Fault::Ok(5)])
                 .unwrap_or_else(|e| panic!("{format} {decoder:?}: {e}"));
             assert!(back == data(), "{format} {decoder:?}");
         }
     }
-    for decoder in DECODERS {
+    for decoder in decoders() {
         let result =
             decoder.decompress(b"not compressed at all", None, &Config::default(), &[4], &[Fault::Ok(3)]);
         assert!(matches!(result, Err(Error::UnknownFormat)), "{decoder:?}: {result:?}");
@@ -88,7 +103,7 @@ fn every_truncation_is_truncated_in_every_shape() {
     for format in formats() {
         let packed = compress(&data, format).unwrap();
         let step = (packed.len() / 40).max(1);
-        for decoder in DECODERS {
+        for decoder in decoders() {
             for cut in (0..packed.len()).step_by(step).chain([packed.len() - 1]) {
                 let result = decoder.decompress(
                     &packed[..cut],
@@ -111,7 +126,7 @@ fn every_truncation_is_truncated_in_every_shape() {
 fn garbage_after_the_end_is_trailing_data_in_every_shape() {
     for format in formats() {
         let packed = [compress(b"the stream", format).unwrap(), b"GARBAGE!".to_vec()].concat();
-        for decoder in DECODERS {
+        for decoder in decoders() {
             let result =
                 decoder.decompress(&packed, Some(format), &Config::default(), &[3, 1000], &[Fault::Ok(9)]);
             assert!(matches!(result, Err(Error::TrailingData { .. })), "{format} {decoder:?}: {result:?}");
@@ -124,7 +139,7 @@ fn concatenated_members_decode_as_one_stream_in_every_shape() {
     for format in formats().filter(|&f| concatenable(f)) {
         let parts = [text(5_000, 105), Vec::new(), random(700, 106)];
         let packed: Vec<u8> = parts.iter().flat_map(|p| compress(p, format).unwrap()).collect();
-        for decoder in DECODERS {
+        for decoder in decoders() {
             for chunks in [&[1][..], &[64 * 1024][..]] {
                 let back = decoder
                     .decompress(&packed, Some(format), &Config::default(), chunks, &[Fault::Ok(usize::MAX)])
@@ -141,7 +156,7 @@ fn single_stream_hands_back_exactly_the_bytes_after_the_first_member() {
         let member = compress(&text(4_000, 107), format).unwrap();
         let after = b"AFTER THE STREAM, whatever it is".to_vec();
         let data = [member, after.clone()].concat();
-        for decoder in DECODERS {
+        for decoder in decoders() {
             let (out, rest) =
                 decoder.first_member(&data, format).unwrap_or_else(|e| panic!("{format} {decoder:?}: {e}"));
             assert!(out == text(4_000, 107), "{format} {decoder:?}");
@@ -166,11 +181,11 @@ const HOSTILE: &[Fault] = &[
 fn faulty_io_loses_and_repeats_nothing_in_any_shape() {
     let data = data();
     for format in formats() {
-        for encoder in ENCODERS {
+        for encoder in encoders() {
             let packed = encoder
                 .compress(&data, format, &Config::default().buffer_size(100), &[1, 333, 4096], HOSTILE)
                 .unwrap_or_else(|e| panic!("{format} {encoder:?}: {e}"));
-            for decoder in DECODERS {
+            for decoder in decoders() {
                 let back = decoder
                     .decompress(
                         &packed,
@@ -202,7 +217,7 @@ fn writers_that_accept_nothing_are_write_zero() {
 fn max_output_is_exact_and_max_memory_comes_first_in_every_shape() {
     for format in formats() {
         let packed = compress(&vec![0u8; 1 << 20], format).unwrap();
-        for decoder in DECODERS {
+        for decoder in decoders() {
             for limit in [0, 1, 1000, (1 << 20) - 1] {
                 let config = Config::default().max_output(limit);
                 let result =
@@ -221,7 +236,7 @@ fn max_output_is_exact_and_max_memory_comes_first_in_every_shape() {
     // a window the limit does not allow is refused before anything is allocated
     let big_window =
         compress_with(b"small input", Format::Xz, &Config::default().level(Level::Best)).unwrap();
-    for decoder in DECODERS {
+    for decoder in decoders() {
         let config = Config::default().max_memory(16 << 20);
         let result =
             decoder.decompress(&big_window, Some(Format::Xz), &config, &[4096], &[Fault::Ok(usize::MAX)]);
@@ -254,4 +269,21 @@ fn every_shape_is_send_when_its_io_is() {
     send(&compressio::read::Encoder::new(&b"x"[..], Format::Zstd).unwrap());
     send(&compressio::bufread::Decoder::new(&packed[..], Format::Zstd).unwrap());
     send(&write::Decoder::new(Vec::new(), Format::Zstd).unwrap());
+    send(&compressio::bufread::Encoder::new(&b"x"[..], Format::Zstd).unwrap());
+    #[cfg(feature = "tokio")]
+    {
+        use compressio::tokio::{bufread, write};
+        send(&write::Encoder::new(Vec::<u8>::new(), Format::Zstd).unwrap());
+        send(&write::Decoder::new(Vec::<u8>::new(), Format::Zstd).unwrap());
+        send(&bufread::Encoder::new(&b"x"[..], Format::Zstd).unwrap());
+        send(&bufread::Decoder::new(&packed[..], Format::Zstd).unwrap());
+    }
+    #[cfg(feature = "futures")]
+    {
+        use compressio::futures::{bufread, write};
+        send(&write::Encoder::new(Vec::<u8>::new(), Format::Zstd).unwrap());
+        send(&write::Decoder::new(Vec::<u8>::new(), Format::Zstd).unwrap());
+        send(&bufread::Encoder::new(&b"x"[..], Format::Zstd).unwrap());
+        send(&bufread::Decoder::new(&packed[..], Format::Zstd).unwrap());
+    }
 }

@@ -1,13 +1,13 @@
 //! `read::Encoder<R>`: reads plain bytes from the inner reader into its one buffer and
-//! compresses them straight into the caller's buffer. The encoding rules are `EncodeCore`'s.
+//! compresses them straight into the caller's buffer — the bufread encoder's state over a
+//! buffer of its own.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 
-use crate::codec::{InBuf, OutBuf, Status};
+use crate::bufread::EncodeState;
 use crate::config::{Config, Direction};
-use crate::encode::EncodeCore;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::Format;
 use crate::pool::Buffer;
 
@@ -36,11 +36,37 @@ use crate::pool::Buffer;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Encoder<R: Read> {
+    inner: Buffered<R>,
+    state: EncodeState,
+}
+
+/// The inner reader and the encoder's one buffer, as a `BufRead` for the encoding state.
+struct Buffered<R> {
     inner: R,
     buf: Buffer,
-    core: EncodeCore,
-    /// The inner reader has ended.
-    eof: bool,
+}
+
+impl<R: Read> Read for Buffered<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.fill_buf()?.read(out)?;
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Buffered<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.buf.is_empty() {
+            // an error leaves the buffer empty, as it was: nothing is lost
+            let n = self.inner.read(self.buf.spare())?;
+            self.buf.commit(n);
+        }
+        Ok(self.buf.pending())
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.buf.consume(n);
+    }
 }
 
 impl<R: Read> Encoder<R> {
@@ -74,8 +100,9 @@ impl<R: Read> Encoder<R> {
     /// ```
     pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Compress)?;
-        let core = EncodeCore::new(format, config)?;
-        Ok(Encoder { inner, buf: Buffer::new(settings.buffer_size, config.pool.as_ref()), core, eof: false })
+        let state = EncodeState::new(format, config)?;
+        let buf = Buffer::new(settings.buffer_size, config.pool.as_ref());
+        Ok(Encoder { inner: Buffered { inner, buf }, state })
     }
 
     /// The format being written.
@@ -87,7 +114,7 @@ impl<R: Read> Encoder<R> {
     /// # Ok::<(), compressio::Error>(())
     /// ```
     pub fn format(&self) -> Format {
-        self.core.format()
+        self.state.core().format()
     }
 
     /// The inner reader.
@@ -102,7 +129,7 @@ impl<R: Read> Encoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_ref(&self) -> &R {
-        &self.inner
+        &self.inner.inner
     }
 
     /// The inner reader. Reading from it directly takes bytes away from the encoder.
@@ -116,7 +143,7 @@ impl<R: Read> Encoder<R> {
     /// # Ok::<(), compressio::Error>(())
     /// ```
     pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
+        &mut self.inner.inner
     }
 
     /// The inner reader; input read ahead and not yet compressed is lost.
@@ -130,7 +157,7 @@ impl<R: Read> Encoder<R> {
     /// # Ok::<(), compressio::Error>(())
     /// ```
     pub fn into_inner(self) -> R {
-        self.inner
+        self.inner.inner
     }
 
     /// Plain bytes consumed by the codec so far.
@@ -145,7 +172,7 @@ impl<R: Read> Encoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_in(&self) -> u64 {
-        self.core.total_in()
+        self.state.core().total_in()
     }
 
     /// Compressed bytes returned so far.
@@ -161,57 +188,7 @@ impl<R: Read> Encoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_out(&self) -> u64 {
-        self.core.total_out()
-    }
-
-    /// Read once from the inner reader into the buffer's free space, retrying `Interrupted`.
-    fn fill(&mut self) -> Result<()> {
-        loop {
-            match self.inner.read(self.buf.spare()) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(());
-                }
-                Ok(n) => {
-                    self.buf.commit(n);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(e)),
-            }
-        }
-    }
-
-    fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
-        let mut output = OutBuf::new(out);
-        // produce something (or reach the end), then use up what is buffered while the
-        // caller's buffer has room, without reading more
-        loop {
-            if self.core.is_finished() {
-                // after the trailer: what finish left (nothing, once it is Done) and then 0
-                return Ok(output.pos);
-            }
-            if self.buf.is_empty() && !self.eof {
-                if output.pos > 0 {
-                    return Ok(output.pos);
-                }
-                self.buf.clear();
-                self.fill()?;
-                continue;
-            }
-            if self.buf.is_empty() {
-                if self.core.finish(&mut output)? == Status::Ongoing || output.pos > 0 {
-                    return Ok(output.pos);
-                }
-                continue;
-            }
-            let mut input = InBuf::new(self.buf.pending());
-            self.core.encode(&mut input, &mut output)?;
-            self.buf.consume(input.pos);
-            if output.is_full() {
-                return Ok(output.pos);
-            }
-        }
+        self.state.core().total_out()
     }
 }
 
@@ -220,18 +197,15 @@ impl<R: Read> Read for Encoder<R> {
         if out.is_empty() {
             return Ok(0);
         }
-        Ok(self.read_inner(out)?)
+        Ok(self.state.read(&mut self.inner, out, |buffered| !buffered.buf.is_empty())?)
     }
 }
 
 impl<R: Read + fmt::Debug> fmt::Debug for Encoder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Encoder")
-            .field("inner", &self.inner)
-            .field("format", &self.core.format())
-            .field("total_in", &self.core.total_in())
-            .field("total_out", &self.core.total_out())
-            .field("finished", &self.core.is_finished())
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Encoder");
+        d.field("inner", &self.inner.inner);
+        self.state.debug_fields(&mut d);
+        d.finish_non_exhaustive()
     }
 }

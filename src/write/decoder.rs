@@ -47,8 +47,95 @@ use crate::pool::Buffer;
 /// ```
 pub struct Decoder<W: Write> {
     inner: W,
+    state: DecodeState,
+}
+
+/// Everything of a write-shaped decoder but the writer: the core and its output buffer
+/// (see `write::EncodeState` for why the writer comes with each call).
+pub(crate) struct DecodeState {
     core: DecodeCore,
     buf: Buffer,
+}
+
+impl DecodeState {
+    pub fn new(format: Option<Format>, config: &Config) -> Result<Self> {
+        let core = DecodeCore::new(format, config)?;
+        // the buffer size is format-independent; any format resolves it
+        let probe = format.or(core.format()).or_else(|| Format::ALL.iter().copied().find(|f| f.is_enabled()));
+        let settings = config.resolve(probe.ok_or(Error::UnknownFormat)?, Direction::Decompress)?;
+        Ok(DecodeState { core, buf: Buffer::new(settings.buffer_size, config.pool.as_ref()) })
+    }
+
+    pub fn core(&self) -> &DecodeCore {
+        &self.core
+    }
+
+    /// Decode some of `data` (at least one byte unless `data` is empty or the stream has
+    /// ended with `single_stream`), writing the buffer out to `inner` whenever it is full.
+    pub fn write<W: Write + ?Sized>(&mut self, inner: &mut W, data: &[u8]) -> io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let mut input = InBuf::new(data);
+        loop {
+            if self.buf.is_full() {
+                if let Err(e) = write_out(inner, &mut self.buf) {
+                    // bytes taken in this call are taken: the error comes with the next call
+                    return if input.pos > 0 { Ok(input.pos) } else { Err(e) };
+                }
+            }
+            match self.core.step(&mut input, false, self.buf.spare()) {
+                Ok(Step::Produced(n)) => self.buf.commit(n),
+                // codecs take every byte they are given here (no room to leave any in)
+                Ok(Step::NeedInput) => return Ok(input.pos),
+                // single_stream: the rest is not ours
+                Ok(Step::End) => return Ok(input.pos),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Everything decodable so far written out (the inner writer is not flushed: that is
+    /// the caller's, sync or async).
+    pub fn flush<W: Write + ?Sized>(&mut self, inner: &mut W) -> io::Result<()> {
+        while let Step::Produced(_) = self.drain(inner, false)? {}
+        write_out(inner, &mut self.buf)
+    }
+
+    /// The end of the input: everything written out, and `Truncated` unless the stream is
+    /// complete (the inner writer is not flushed or shut down: that is the caller's).
+    pub fn finish<W: Write + ?Sized>(&mut self, inner: &mut W) -> io::Result<()> {
+        while self.drain(inner, true)? != Step::End {}
+        write_out(inner, &mut self.buf)
+    }
+
+    /// Produce what the codec holds without new input (with `eof`, the input has ended).
+    fn drain<W: Write + ?Sized>(&mut self, inner: &mut W, eof: bool) -> io::Result<Step> {
+        if self.buf.is_full() {
+            write_out(inner, &mut self.buf)?;
+        }
+        match self.core.step(&mut InBuf::new(&[]), eof, self.buf.spare())? {
+            Step::Produced(n) => {
+                self.buf.commit(n);
+                Ok(Step::Produced(n))
+            }
+            // with eof the core reports an incomplete stream itself
+            Step::NeedInput if eof => Err(match self.core.format() {
+                Some(format) => Error::Truncated { format },
+                None => Error::UnknownFormat,
+            }
+            .into()),
+            other => Ok(other),
+        }
+    }
+
+    /// The state's part of a decoder's `Debug`, whatever its shape.
+    pub fn debug_fields(&self, d: &mut fmt::DebugStruct<'_, '_>) {
+        d.field("format", &self.core.format())
+            .field("total_in", &self.core.total_in())
+            .field("total_out", &self.core.total_out())
+            .field("ended", &self.core.ended());
+    }
 }
 
 impl<W: Write> Decoder<W> {
@@ -120,11 +207,7 @@ impl<W: Write> Decoder<W> {
     }
 
     fn build(inner: W, format: Option<Format>, config: &Config) -> Result<Self> {
-        let core = DecodeCore::new(format, config)?;
-        // the buffer size is format-independent; any format resolves it
-        let probe = format.or(core.format()).or_else(|| Format::ALL.iter().copied().find(|f| f.is_enabled()));
-        let settings = config.resolve(probe.ok_or(Error::UnknownFormat)?, Direction::Decompress)?;
-        Ok(Decoder { inner, core, buf: Buffer::new(settings.buffer_size, config.pool.as_ref()) })
+        Ok(Decoder { inner, state: DecodeState::new(format, config)? })
     }
 
     /// The format being decoded, once known.
@@ -136,7 +219,7 @@ impl<W: Write> Decoder<W> {
     /// # Ok::<(), compressio::Error>(())
     /// ```
     pub fn format(&self) -> Option<Format> {
-        self.core.format()
+        self.state.core().format()
     }
 
     /// Whether the stream has ended (with [`Config::single_stream`], after the first member;
@@ -157,7 +240,7 @@ impl<W: Write> Decoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_ended(&self) -> bool {
-        self.core.ended()
+        self.state.core().ended()
     }
 
     /// The inner writer.
@@ -216,7 +299,7 @@ impl<W: Write> Decoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_in(&self) -> u64 {
-        self.core.total_in()
+        self.state.core().total_in()
     }
 
     /// Decompressed bytes produced so far (some may still be in the buffer until the next
@@ -233,7 +316,7 @@ impl<W: Write> Decoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_out(&self) -> u64 {
-        self.core.total_out()
+        self.state.core().total_out()
     }
 
     /// The stream is complete: decode what the codec still holds, write everything out and
@@ -256,8 +339,7 @@ impl<W: Write> Decoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_finish(&mut self) -> io::Result<()> {
-        while self.drain(true)? != Step::End {}
-        self.write_buffer()?;
+        self.state.finish(&mut self.inner)?;
         flush_retrying(&mut self.inner)
     }
 
@@ -276,74 +358,24 @@ impl<W: Write> Decoder<W> {
         self.try_finish()?;
         Ok(self.inner)
     }
-
-    fn write_buffer(&mut self) -> io::Result<()> {
-        write_out(&mut self.inner, &mut self.buf)
-    }
-
-    /// One step with no new input, into the buffer (made room for first): what the codec
-    /// still holds for the input so far, or with `eof` the end of the stream.
-    fn drain(&mut self, eof: bool) -> io::Result<Step> {
-        if self.buf.is_full() {
-            self.write_buffer()?;
-        }
-        match self.core.step(&mut InBuf::new(&[]), eof, self.buf.spare())? {
-            Step::Produced(n) => {
-                self.buf.commit(n);
-                Ok(Step::Produced(n))
-            }
-            // with eof the core reports an incomplete stream itself
-            Step::NeedInput if eof => Err(match self.format() {
-                Some(format) => Error::Truncated { format },
-                None => Error::UnknownFormat,
-            }
-            .into()),
-            other => Ok(other),
-        }
-    }
 }
 
 impl<W: Write> Write for Decoder<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if data.is_empty() {
-            return Ok(0);
-        }
-        let mut input = InBuf::new(data);
-        loop {
-            if self.buf.is_full() {
-                if let Err(e) = self.write_buffer() {
-                    // bytes taken in this call are taken: the error comes with the next call
-                    return if input.pos > 0 { Ok(input.pos) } else { Err(e) };
-                }
-            }
-            match self.core.step(&mut input, false, self.buf.spare()) {
-                Ok(Step::Produced(n)) => self.buf.commit(n),
-                // codecs take every byte they are given here (no room to leave any in)
-                Ok(Step::NeedInput) => return Ok(input.pos),
-                // single_stream: the rest is not ours
-                Ok(Step::End) => return Ok(input.pos),
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.state.write(&mut self.inner, data)
     }
 
-    /// Write out everything decoded from what was written so far, then flush the inner
-    /// writer.
     fn flush(&mut self) -> io::Result<()> {
-        while let Step::Produced(_) = self.drain(false)? {}
-        self.write_buffer()?;
+        self.state.flush(&mut self.inner)?;
         flush_retrying(&mut self.inner)
     }
 }
 
 impl<W: Write + fmt::Debug> fmt::Debug for Decoder<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Decoder")
-            .field("inner", &self.inner)
-            .field("format", &self.core.format())
-            .field("total_in", &self.core.total_in())
-            .field("total_out", &self.core.total_out())
-            .field("ended", &self.core.ended())
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Decoder");
+        d.field("inner", &self.inner);
+        self.state.debug_fields(&mut d);
+        d.finish_non_exhaustive()
     }
 }

@@ -56,8 +56,88 @@ use crate::pool::Buffer;
 /// ```
 pub struct Encoder<W: Write> {
     inner: W,
+    state: EncodeState,
+}
+
+/// Everything of a write-shaped encoder but the writer: the core and its output buffer. The
+/// writer comes with each call, so the async encoders drive the same state through a
+/// bridge that turns `Pending` into `WouldBlock`.
+pub(crate) struct EncodeState {
     core: EncodeCore,
     buf: Buffer,
+}
+
+impl EncodeState {
+    pub fn new(format: Format, config: &Config) -> Result<Self> {
+        let settings = config.resolve(format, Direction::Compress)?;
+        let core = EncodeCore::new(format, config)?;
+        Ok(EncodeState { core, buf: Buffer::new(settings.buffer_size, config.pool.as_ref()) })
+    }
+
+    pub fn core(&self) -> &EncodeCore {
+        &self.core
+    }
+
+    /// Encode some of `data` (at least one byte unless `data` is empty), writing the buffer
+    /// out to `inner` first when it is full.
+    pub fn write<W: Write + ?Sized>(&mut self, inner: &mut W, data: &[u8]) -> io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let mut input = crate::codec::InBuf::new(data);
+            self.step(inner, |core, out| core.encode(&mut input, out).map(|()| Status::Done))?;
+            if input.pos > 0 {
+                return Ok(input.pos);
+            }
+        }
+    }
+
+    /// The codec's sync flush, and everything buffered written out (the inner writer is not
+    /// flushed: that is the caller's, sync or async).
+    pub fn flush<W: Write + ?Sized>(&mut self, inner: &mut W) -> io::Result<()> {
+        while self.step(inner, |core, out| core.flush(out))? == Status::Ongoing {}
+        write_out(inner, &mut self.buf)
+    }
+
+    /// The stream's end, and everything buffered written out (the inner writer is not
+    /// flushed or shut down: that is the caller's).
+    pub fn finish<W: Write + ?Sized>(&mut self, inner: &mut W) -> io::Result<()> {
+        while self.step(inner, |core, out| core.finish(out))? == Status::Ongoing {}
+        write_out(inner, &mut self.buf)
+    }
+
+    /// Start a new stream (after `finish`), reusing the codec context and the buffer.
+    pub fn reset(&mut self) -> Result<()> {
+        self.buf.clear();
+        self.core.reset()
+    }
+
+    /// One core step into the buffer's free space, making room first.
+    fn step<W, F>(&mut self, inner: &mut W, step: F) -> io::Result<Status>
+    where
+        W: Write + ?Sized,
+        F: FnOnce(&mut EncodeCore, &mut OutBuf<'_>) -> Result<Status>,
+    {
+        if self.buf.is_full() {
+            write_out(inner, &mut self.buf)?;
+        }
+        let mut out = OutBuf::new(self.buf.spare());
+        let status = step(&mut self.core, &mut out);
+        let produced = out.pos;
+        self.buf.commit(produced);
+        Ok(status?)
+    }
+}
+
+impl EncodeState {
+    /// The state's part of an encoder's `Debug`, whatever its shape.
+    pub fn debug_fields(&self, d: &mut fmt::DebugStruct<'_, '_>) {
+        d.field("format", &self.core.format())
+            .field("total_in", &self.core.total_in())
+            .field("total_out", &self.core.total_out())
+            .field("finished", &self.core.is_finished());
+    }
 }
 
 impl<W: Write> Encoder<W> {
@@ -91,9 +171,7 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_config(inner: W, format: Format, config: &Config) -> Result<Self> {
-        let settings = config.resolve(format, Direction::Compress)?;
-        let core = EncodeCore::new(format, config)?;
-        Ok(Encoder { inner, core, buf: Buffer::new(settings.buffer_size, config.pool.as_ref()) })
+        Ok(Encoder { inner, state: EncodeState::new(format, config)? })
     }
 
     /// The format being written.
@@ -106,7 +184,7 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), compressio::Error>(())
     /// ```
     pub fn format(&self) -> Format {
-        self.core.format()
+        self.state.core().format()
     }
 
     /// The inner writer.
@@ -153,7 +231,7 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_in(&self) -> u64 {
-        self.core.total_in()
+        self.state.core().total_in()
     }
 
     /// Compressed bytes produced so far (some may still be in the buffer until the next
@@ -170,7 +248,7 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_out(&self) -> u64 {
-        self.core.total_out()
+        self.state.core().total_out()
     }
 
     /// Write the stream's trailer and everything buffered, then flush the inner writer.
@@ -189,8 +267,7 @@ impl<W: Write> Encoder<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_finish(&mut self) -> io::Result<()> {
-        while self.step(|core, out| core.finish(out))? == Status::Ongoing {}
-        self.write_buffer()?;
+        self.state.finish(&mut self.inner)?;
         flush_retrying(&mut self.inner)
     }
 
@@ -252,60 +329,27 @@ impl<W: Write> Encoder<W> {
     /// ```
     pub fn reset(&mut self, inner: W) -> io::Result<W> {
         self.try_finish()?;
-        self.core.reset()?;
+        self.state.reset()?;
         Ok(std::mem::replace(&mut self.inner, inner))
-    }
-
-    /// Write the buffered output to the inner writer.
-    fn write_buffer(&mut self) -> io::Result<()> {
-        write_out(&mut self.inner, &mut self.buf)
-    }
-
-    /// One core step into the buffer's free space, making room first.
-    fn step<F>(&mut self, step: F) -> io::Result<Status>
-    where
-        F: FnOnce(&mut EncodeCore, &mut OutBuf<'_>) -> Result<Status>,
-    {
-        if self.buf.is_full() {
-            self.write_buffer()?;
-        }
-        let mut out = OutBuf::new(self.buf.spare());
-        let status = step(&mut self.core, &mut out);
-        let produced = out.pos;
-        self.buf.commit(produced);
-        Ok(status?)
     }
 }
 
 impl<W: Write> Write for Encoder<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if data.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            let mut input = crate::codec::InBuf::new(data);
-            self.step(|core, out| core.encode(&mut input, out).map(|()| Status::Done))?;
-            if input.pos > 0 {
-                return Ok(input.pos);
-            }
-        }
+        self.state.write(&mut self.inner, data)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        while self.step(|core, out| core.flush(out))? == Status::Ongoing {}
-        self.write_buffer()?;
+        self.state.flush(&mut self.inner)?;
         flush_retrying(&mut self.inner)
     }
 }
 
 impl<W: Write + fmt::Debug> fmt::Debug for Encoder<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Encoder")
-            .field("inner", &self.inner)
-            .field("format", &self.core.format())
-            .field("total_in", &self.core.total_in())
-            .field("total_out", &self.core.total_out())
-            .field("finished", &self.core.is_finished())
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Encoder");
+        d.field("inner", &self.inner);
+        self.state.debug_fields(&mut d);
+        d.finish_non_exhaustive()
     }
 }

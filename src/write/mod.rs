@@ -14,11 +14,15 @@ use crate::pool::Buffer;
 mod decoder;
 mod encoder;
 
+#[cfg(any(feature = "tokio", feature = "futures"))]
+pub(crate) use decoder::DecodeState;
 pub use decoder::Decoder;
+#[cfg(any(feature = "tokio", feature = "futures"))]
+pub(crate) use encoder::EncodeState;
 pub use encoder::Encoder;
 
 /// Write `buf`'s pending bytes to `inner`, retrying `Interrupted`.
-fn write_out<W: Write>(inner: &mut W, buf: &mut Buffer) -> io::Result<()> {
+fn write_out<W: Write + ?Sized>(inner: &mut W, buf: &mut Buffer) -> io::Result<()> {
     while !buf.is_empty() {
         match inner.write(buf.pending()) {
             Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "inner writer accepted nothing")),
@@ -31,7 +35,7 @@ fn write_out<W: Write>(inner: &mut W, buf: &mut Buffer) -> io::Result<()> {
 }
 
 /// Flush `inner`, retrying `Interrupted` as every other call to it does.
-fn flush_retrying<W: Write>(inner: &mut W) -> io::Result<()> {
+fn flush_retrying<W: Write + ?Sized>(inner: &mut W) -> io::Result<()> {
     loop {
         match inner.flush() {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use compressio::{Config, Decoder, Encoder, Error, Format};
 
 pub mod adapters;
+pub mod asyncio;
 
 /// A small deterministic PRNG (xorshift64*): test data must not depend on a crate's version.
 pub struct Rng(u64);
@@ -181,14 +182,14 @@ impl Script {
         Script { faults: faults.to_vec(), next: 0 }
     }
 
-    fn step(&mut self) -> Fault {
+    pub fn step(&mut self) -> Fault {
         let f = self.faults[self.next % self.faults.len()];
         self.next += 1;
         f
     }
 }
 
-fn fault_error(f: Fault) -> io::Error {
+pub fn fault_error(f: Fault) -> io::Error {
     match f {
         Fault::Interrupted => io::ErrorKind::Interrupted.into(),
         Fault::WouldBlock => io::ErrorKind::WouldBlock.into(),

@@ -1,8 +1,9 @@
-//! BufRead-shaped adapters: [`Decoder`] decodes straight from the inner reader's own buffer.
+//! `bufread::Decoder<R>`: decodes straight from the inner reader's buffer.
 
 use std::fmt;
 use std::io::{self, BufRead, Read};
 
+use super::fill_buf;
 use crate::codec::InBuf;
 use crate::config::Config;
 use crate::decode::{DecodeCore, Step};
@@ -35,11 +36,87 @@ use crate::format::Format;
 /// ```
 pub struct Decoder<R: BufRead> {
     inner: R,
-    core: DecodeCore,
+    state: DecodeState,
     format: Format,
+}
+
+/// Everything of a bufread-shaped decoder but the reader, which comes with each call (the
+/// async decoders drive the same state through a bridge that turns `Pending` into
+/// `WouldBlock`).
+pub(crate) struct DecodeState {
+    core: DecodeCore,
     /// The last read produced output: the codec may hold more for input it already has, so
     /// the next read asks it before asking the reader (which may block) for more.
     ask_codec_first: bool,
+}
+
+impl DecodeState {
+    /// A decoder for `format`, or for whatever the input starts with (`None`).
+    pub fn new(format: Option<Format>, config: &Config) -> Result<Self> {
+        Ok(DecodeState { core: DecodeCore::new(format, config)?, ask_codec_first: false })
+    }
+
+    pub fn core(&self) -> &DecodeCore {
+        &self.core
+    }
+
+    /// Read from `inner` until the format is known (`auto`); the bytes looked at stay with
+    /// the core, to be decoded.
+    pub fn sniff<R: BufRead + ?Sized>(&mut self, inner: &mut R) -> Result<Format> {
+        loop {
+            let available = fill_buf(inner)?;
+            let eof = available.is_empty();
+            let mut input = InBuf::new(available);
+            let found = self.core.sniff_only(&mut input, eof);
+            let consumed = input.pos;
+            inner.consume(consumed);
+            if found? {
+                return self.core.format().ok_or(Error::UnknownFormat);
+            }
+        }
+    }
+
+    /// Decode into `out` (non-empty) from `inner`'s buffer: at least one byte, or 0 at the
+    /// end of the stream. Asks `inner` for input only while nothing has been produced, so an
+    /// error from it (`WouldBlock`) never loses output.
+    pub fn read<R: BufRead + ?Sized>(&mut self, inner: &mut R, out: &mut [u8]) -> Result<usize> {
+        loop {
+            if self.ask_codec_first {
+                self.ask_codec_first = false;
+                match self.core.step(&mut InBuf::new(&[]), false, out)? {
+                    Step::Produced(n) => {
+                        self.ask_codec_first = true;
+                        return Ok(n);
+                    }
+                    Step::End => return Ok(0),
+                    Step::NeedInput => {}
+                }
+            }
+            let available = fill_buf(inner)?;
+            let eof = available.is_empty();
+            let mut input = InBuf::new(available);
+            let step = self.core.step(&mut input, eof, out);
+            let consumed = input.pos;
+            inner.consume(consumed);
+            match step? {
+                Step::Produced(n) => {
+                    self.ask_codec_first = true;
+                    return Ok(n);
+                }
+                Step::End => return Ok(0),
+                // every byte offered was taken (no room to leave any in): ask for more
+                Step::NeedInput => {}
+            }
+        }
+    }
+
+    /// The state's part of a decoder's `Debug`, whatever its shape.
+    pub fn debug_fields(&self, d: &mut fmt::DebugStruct<'_, '_>) {
+        d.field("format", &self.core.format())
+            .field("total_in", &self.core.total_in())
+            .field("total_out", &self.core.total_out())
+            .field("ended", &self.core.ended());
+    }
 }
 
 impl<R: BufRead> Decoder<R> {
@@ -74,7 +151,7 @@ impl<R: BufRead> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
-        Ok(Decoder { inner, core: DecodeCore::new(Some(format), config)?, format, ask_codec_first: false })
+        Ok(Decoder { inner, state: DecodeState::new(Some(format), config)?, format })
     }
 
     /// A decoder for whatever format the input starts with (see [`Format::detect`]), with the
@@ -105,20 +182,9 @@ impl<R: BufRead> Decoder<R> {
     /// assert!(matches!(result, Err(Error::UnknownFormat)));
     /// ```
     pub fn auto_with_config(mut inner: R, config: &Config) -> Result<Self> {
-        let mut core = DecodeCore::new(None, config)?;
-        loop {
-            let available = fill_buf(&mut inner)?;
-            let eof = available.is_empty();
-            let mut input = InBuf::new(available);
-            let found = core.sniff_only(&mut input, eof);
-            let consumed = input.pos;
-            inner.consume(consumed);
-            if found? {
-                break;
-            }
-        }
-        let format = core.format().ok_or(Error::UnknownFormat)?;
-        Ok(Decoder { inner, core, format, ask_codec_first: false })
+        let mut state = DecodeState::new(None, config)?;
+        let format = state.sniff(&mut inner)?;
+        Ok(Decoder { inner, state, format })
     }
 
     /// The format being decoded.
@@ -191,7 +257,7 @@ impl<R: BufRead> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_in(&self) -> u64 {
-        self.core.total_in()
+        self.state.core().total_in()
     }
 
     /// Decompressed bytes returned so far.
@@ -207,55 +273,8 @@ impl<R: BufRead> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_out(&self) -> u64 {
-        self.core.total_out()
+        self.state.core().total_out()
     }
-
-    fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
-        loop {
-            if self.ask_codec_first {
-                self.ask_codec_first = false;
-                match self.core.step(&mut InBuf::new(&[]), false, out)? {
-                    Step::Produced(n) => {
-                        self.ask_codec_first = true;
-                        return Ok(n);
-                    }
-                    Step::End => return Ok(0),
-                    Step::NeedInput => {}
-                }
-            }
-            let available = fill_buf(&mut self.inner)?;
-            let eof = available.is_empty();
-            let mut input = InBuf::new(available);
-            let step = self.core.step(&mut input, eof, out);
-            let consumed = input.pos;
-            self.inner.consume(consumed);
-            match step? {
-                Step::Produced(n) => {
-                    self.ask_codec_first = true;
-                    return Ok(n);
-                }
-                Step::End => return Ok(0),
-                // every byte offered was taken (no room to leave any in): ask for more
-                Step::NeedInput => {}
-            }
-        }
-    }
-}
-
-/// The reader's buffered bytes, reading more if there are none; `Interrupted` is retried.
-fn fill_buf<R: BufRead>(inner: &mut R) -> Result<&[u8]> {
-    loop {
-        match inner.fill_buf() {
-            // the end of the input: nothing to borrow
-            Ok([]) => return Ok(&[]),
-            // the borrow checker cannot see that the loop ends here (NLL problem case 3), so
-            // the buffer is borrowed again below: a non-empty buffer comes back without a read
-            Ok(_) => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::Io(e)),
-        }
-    }
-    inner.fill_buf().map_err(Error::Io)
 }
 
 impl<R: BufRead> Read for Decoder<R> {
@@ -263,18 +282,15 @@ impl<R: BufRead> Read for Decoder<R> {
         if out.is_empty() {
             return Ok(0);
         }
-        Ok(self.read_inner(out)?)
+        Ok(self.state.read(&mut self.inner, out)?)
     }
 }
 
 impl<R: BufRead + fmt::Debug> fmt::Debug for Decoder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Decoder")
-            .field("inner", &self.inner)
-            .field("format", &self.format)
-            .field("total_in", &self.core.total_in())
-            .field("total_out", &self.core.total_out())
-            .field("ended", &self.core.ended())
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Decoder");
+        d.field("inner", &self.inner);
+        self.state.debug_fields(&mut d);
+        d.finish_non_exhaustive()
     }
 }
