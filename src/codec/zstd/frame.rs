@@ -50,6 +50,9 @@ fn le(header: &[u8], at: usize, len: usize) -> Option<u64> {
     Some(u64::from_le_bytes(bytes))
 }
 
+/// The largest block any frame may hold (RFC 8878: 128 KiB).
+const BLOCK_SIZE_MAX: u64 = 128 << 10;
+
 /// What a frame asks of its decoder, known from the first bytes of its header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Needs {
@@ -108,12 +111,21 @@ enum Walk {
     Done,
 }
 
-/// Follows the block structure of a frame's bytes, to reject what libzstd's streaming path
-/// lets through and its one-shot path (taken when the caller's buffer holds the whole frame)
-/// rejects: a compressed block of size 0, which the spec does not allow (a compressed block
-/// holds at least a literals section) and `ZSTD_decompressStream` treats as an empty block.
-/// Without this the verdict on such a frame depends on the buffer sizes. It costs a few
-/// comparisons per block: block contents are skipped, not read.
+/// Follows the block structure of a frame's bytes, so that the verdict on a frame never
+/// depends on the buffer sizes. libzstd decodes a frame in one of two ways: its one-shot path
+/// when the caller's buffers hold the whole frame, its streaming path otherwise, and they
+/// disagree on two kinds of block (libzstd 1.5.7), both found by fuzzing:
+///
+/// - a compressed block of size 0, which the spec does not allow (a compressed block holds at
+///   least a literals section): the one-shot path rejects it, the streaming path treats it
+///   as an empty block;
+/// - a block whose content is larger than the frame's Block_Maximum_Size (the smaller of the
+///   window and 128 KiB, RFC 8878 3.1.1.2), e.g. any RLE block (its content is one byte) in a
+///   single-segment frame declaring 0 bytes of content: the streaming path rejects it ("Block
+///   Size Exceeds Maximum"), the one-shot path does not check.
+///
+/// We reject both on every path. It costs a few comparisons per block: block contents are
+/// skipped, not read.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BlockWalker {
     state: Walk,
@@ -121,11 +133,13 @@ pub(crate) struct BlockWalker {
     pos: usize,
     field: [u8; 3],
     have: usize,
+    /// The frame's Block_Maximum_Size, known once its header has been walked.
+    max_block: u64,
 }
 
 impl BlockWalker {
     pub const fn new() -> Self {
-        BlockWalker { state: Walk::Header, pos: 0, field: [0; 3], have: 0 }
+        BlockWalker { state: Walk::Header, pos: 0, field: [0; 3], have: 0, max_block: BLOCK_SIZE_MAX }
     }
 
     /// Whether the walker has seen the last block's end.
@@ -148,6 +162,9 @@ impl BlockWalker {
                     self.pos += take;
                     bytes = &bytes[take..];
                     if self.pos >= size {
+                        // a header with the reserved bit set is rejected by libzstd itself
+                        let window = needs(header).map_or(BLOCK_SIZE_MAX, |n| n.window);
+                        self.max_block = window.min(BLOCK_SIZE_MAX);
                         self.state = Walk::BlockHeader;
                     }
                 }
@@ -165,6 +182,12 @@ impl BlockWalker {
                         }
                         // an RLE block holds one byte, whatever it expands to
                         let left = if kind == 1 { 1 } else { size };
+                        if u64::from(left.max(if kind == 1 { size } else { 0 })) > self.max_block {
+                            return Err(Fault::corrupt(format!(
+                                "block of {size} bytes exceeds the frame's maximum block size {}",
+                                self.max_block
+                            )));
+                        }
                         self.state = match (left, last) {
                             (0, true) => Walk::Done,
                             (0, false) => Walk::BlockHeader,
@@ -267,6 +290,27 @@ mod tests {
         let mut walker = BlockWalker::new();
         walker.walk(&f, &f).unwrap();
         assert!(walker.is_done());
+    }
+
+    #[test]
+    fn walker_rejects_blocks_above_the_maximum_block_size() {
+        // single segment declaring 0 bytes: Block_Maximum_Size is 0, so even an RLE block
+        // repeating its byte 0 times (content: 1 byte) is too large
+        let f = [0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0b011, 0, 0, 0x61];
+        assert!(matches!(BlockWalker::new().walk(&f, &f), Err(Fault::Corrupt(_))));
+        // declaring 4 bytes: an RLE block of 4 fits, one of 5 does not, nor a raw block of 5
+        let f = [0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x04, 0b011 | 4 << 3, 0, 0, 0x61];
+        BlockWalker::new().walk(&f, &f).unwrap();
+        let f = [0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x04, 0b011 | 5 << 3, 0, 0, 0x61];
+        assert!(matches!(BlockWalker::new().walk(&f, &f), Err(Fault::Corrupt(_))));
+        let f = [0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x04, 0b001 | 5 << 3, 0, 0, 1, 2, 3, 4, 5];
+        assert!(matches!(BlockWalker::new().walk(&f, &f), Err(Fault::Corrupt(_))));
+        // a 1 KiB window (descriptor 0) caps blocks at 1 KiB
+        let f = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0b011, 0x20, 0, 0x61];
+        assert_eq!(1024, 0x2000 >> 3);
+        BlockWalker::new().walk(&f, &f).unwrap();
+        let f = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0b011 | 8, 0x20, 0, 0x61];
+        assert!(matches!(BlockWalker::new().walk(&f, &f), Err(Fault::Corrupt(_))));
     }
 
     #[test]
