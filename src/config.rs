@@ -322,6 +322,8 @@ impl Config {
     /// blocks are in flight (see [`memory_estimate`](Config::memory_estimate)). `flush` still
     /// makes everything written so far decodable. For decoders, `threads(n)` with `n > 1` uses
     /// liblzma's multithreaded decoder for multi-block .xz; other formats decode sequentially.
+    /// The async encoders (features `tokio`, `futures`) with `threads` run their codec on a
+    /// thread of its own, so that no poll waits for a worker.
     ///
     /// ```
     /// use compressio::{compress_with, decompress, Config, Format};

@@ -21,11 +21,15 @@
 use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::config::{Config, Direction};
 use crate::error::{Error, Result};
 use crate::format::Format;
+
+mod offload;
+
+pub(crate) use offload::Engine;
 
 /// A sync view of a pinned async reader or writer, for one poll. `E` names the async traits
 /// (a marker type of `crate::tokio` or `crate::futures`), so that each ecosystem implements
@@ -86,6 +90,26 @@ impl<'a, 'b, T: ?Sized, E> Bridge<'a, 'b, T, E> {
             Err(e) if self.pending && e.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
             result => Poll::Ready(result),
         }
+    }
+}
+
+/// What a sync state driven by a poll needs besides the I/O, to wait for something other
+/// than the inner I/O (the offload thread): the task's waker, and a way to say "pending".
+pub(crate) trait Waiting {
+    fn waker(&self) -> &Waker;
+    /// Mark the poll pending (the waker is registered elsewhere) and give the `WouldBlock`
+    /// to return.
+    fn pend(&mut self) -> io::Error;
+}
+
+impl<T: ?Sized, E> Waiting for Bridge<'_, '_, T, E> {
+    fn waker(&self) -> &Waker {
+        self.cx.waker()
+    }
+
+    fn pend(&mut self) -> io::Error {
+        self.pending = true;
+        io::ErrorKind::WouldBlock.into()
     }
 }
 
@@ -156,13 +180,19 @@ macro_rules! async_adapters {
                     "work. Dropping a future mid-write (cancellation) leaves the encoder consistent: ",
                     "the bytes a completed `poll_write` reported are in the stream, no others.\n",
                     "- **Inner writer**: `Pending` leaves the encoder intact and resumes with no byte ",
-                    "lost or repeated; `Interrupted` is retried; `Ok(0)` is `WriteZero`.\n\n",
+                    "lost or repeated; `Interrupted` is retried; `Ok(0)` is `WriteZero`.\n",
+                    "- **[`Config::threads`]**: a multithreaded codec waits for its workers, and a poll ",
+                    "must not wait, so with `threads(n)` the whole encoder runs on a thread of its own ",
+                    "(named `compressio-offload`) and a poll only hands buffer-sized chunks to it and ",
+                    "takes compressed ones back, through bounded queues (about ten buffers in all): a ",
+                    "full or empty queue is `Pending`, and the thread wakes the task. Dropping the ",
+                    "encoder stops the thread without waiting for it.\n\n",
                     $we
                 )]
                 pub struct Encoder<W> {
                     #[pin]
                     inner: W,
-                    pub(crate) state: crate::write::EncodeState,
+                    pub(crate) state: crate::asyncio::Engine<crate::write::EncodeState>,
                     pub(crate) budget: usize,
                 }
             }
@@ -175,14 +205,14 @@ macro_rules! async_adapters {
 
                 /// An encoder with `config` (validated here).
                 pub fn with_config(inner: W, format: Format, config: &Config) -> Result<Self> {
-                    let state = crate::write::EncodeState::new(format, config)?;
+                    let state = crate::asyncio::Engine::new(format, config)?;
                     let budget = crate::asyncio::budget(Some(format), config, Direction::Compress)?;
                     Ok(Encoder { inner, state, budget })
                 }
 
                 /// The format being written.
                 pub fn format(&self) -> Format {
-                    self.state.core().format()
+                    self.state.format()
                 }
 
                 /// The inner writer.
@@ -207,15 +237,17 @@ macro_rules! async_adapters {
 
                 /// Uncompressed bytes accepted so far.
                 pub fn total_in(&self) -> u64 {
-                    self.state.core().total_in()
+                    self.state.total_in()
                 }
 
                 /// Compressed bytes produced so far (some may still be buffered).
                 pub fn total_out(&self) -> u64 {
-                    self.state.core().total_out()
+                    self.state.total_out()
                 }
 
-                pub(crate) fn split(self: Pin<&mut Self>) -> (Pin<&mut W>, &mut crate::write::EncodeState, usize) {
+                pub(crate) fn split(
+                    self: Pin<&mut Self>,
+                ) -> (Pin<&mut W>, &mut crate::asyncio::Engine<crate::write::EncodeState>, usize) {
                     let this = self.project();
                     (this.inner, this.state, *this.budget)
                 }
@@ -242,7 +274,9 @@ macro_rules! async_adapters {
                     "- [`Config::max_output`] and [`Config::max_memory`] hold as everywhere: a bomb ",
                     "ends in [`Error::LimitExceeded`](crate::Error::LimitExceeded), never in memory ",
                     "or time out of proportion.\n",
-                    "- Polls are short and `Pending`-safe as for the [`Encoder`].\n\n",
+                    "- Polls are short and `Pending`-safe as for the [`Encoder`]. Decoders run inline: ",
+                    "with `threads(n)`, xz's multithreaded decoder may make a poll wait for its ",
+                    "workers (every other decoder is single-threaded).\n\n",
                     $wd
                 )]
                 pub struct Decoder<W> {
@@ -356,13 +390,15 @@ macro_rules! async_adapters {
                     "on the fly.\n\n",
                     "It owns no buffer: input comes from the inner reader's buffer, output goes into ",
                     "the caller's. A poll moves at most a buffer's worth ([`Config::buffer_size`]) ",
-                    "of input before yielding; `Pending` from the inner reader loses nothing.\n\n",
+                    "of input before yielding; `Pending` from the inner reader loses nothing. With ",
+                    "[`Config::threads`] the codec runs on a thread of its own, as for the write-shaped ",
+                    "encoder, so that no poll waits for a worker (the buffers then are its queues').\n\n",
                     $be
                 )]
                 pub struct Encoder<R> {
                     #[pin]
                     inner: R,
-                    pub(crate) state: crate::bufread::EncodeState,
+                    pub(crate) state: crate::asyncio::Engine<crate::bufread::EncodeState>,
                     pub(crate) budget: usize,
                 }
             }
@@ -375,14 +411,14 @@ macro_rules! async_adapters {
 
                 /// An encoder with `config` (validated here).
                 pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
-                    let state = crate::bufread::EncodeState::new(format, config)?;
+                    let state = crate::asyncio::Engine::new(format, config)?;
                     let budget = crate::asyncio::budget(Some(format), config, Direction::Compress)?;
                     Ok(Encoder { inner, state, budget })
                 }
 
                 /// The format being produced.
                 pub fn format(&self) -> Format {
-                    self.state.core().format()
+                    self.state.format()
                 }
 
                 /// The inner reader.
@@ -407,15 +443,17 @@ macro_rules! async_adapters {
 
                 /// Uncompressed bytes consumed so far.
                 pub fn total_in(&self) -> u64 {
-                    self.state.core().total_in()
+                    self.state.total_in()
                 }
 
                 /// Compressed bytes returned so far.
                 pub fn total_out(&self) -> u64 {
-                    self.state.core().total_out()
+                    self.state.total_out()
                 }
 
-                pub(crate) fn split(self: Pin<&mut Self>) -> (Pin<&mut R>, &mut crate::bufread::EncodeState, usize) {
+                pub(crate) fn split(
+                    self: Pin<&mut Self>,
+                ) -> (Pin<&mut R>, &mut crate::asyncio::Engine<crate::bufread::EncodeState>, usize) {
                     let this = self.project();
                     (this.inner, this.state, *this.budget)
                 }
@@ -642,7 +680,7 @@ pub(crate) fn read_encoded<'a, 'b, R: ?Sized, E>(
     inner: Pin<&'a mut R>,
     cx: &'a mut Context<'b>,
     budget: usize,
-    state: &mut crate::bufread::EncodeState,
+    state: &mut Engine<crate::bufread::EncodeState>,
     out: &mut [u8],
 ) -> Poll<io::Result<usize>>
 where
@@ -652,7 +690,7 @@ where
         return Poll::Ready(Ok(0));
     }
     let len = out.len().min(budget);
-    drive::<_, E, _>(inner, cx, budget, |io| Ok(state.read(io, &mut out[..len], |_| false)?))
+    drive::<_, E, _>(inner, cx, budget, |io| state.read(io, &mut out[..len]))
 }
 
 /// One read of a bufread-shaped decoder, as a poll: at most `budget` bytes of output, from at
