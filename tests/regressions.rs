@@ -44,6 +44,8 @@ fn replay_every_saved_fuzz_input() {
                 if let Ok(input) = <roundtrip::RoundTrip as arbitrary::Arbitrary>::arbitrary_take_rest(u) {
                     roundtrip::run(input);
                 }
+            } else if target == "decode_shapes" {
+                harness::shapes(&data);
             } else {
                 let format =
                     target_format(&target).unwrap_or_else(|| panic!("unknown target directory {target}"));

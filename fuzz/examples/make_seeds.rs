@@ -117,6 +117,22 @@ fn main() {
             }
         }
     }
+    // decode_shapes: every format's streams behind (format, chunk, buffer) selectors
+    let dir = out.join("decode_shapes");
+    std::fs::create_dir_all(&dir).expect("create corpus dir");
+    for (f, &format) in Format::ALL.iter().enumerate() {
+        for (i, s) in streams(format).iter().enumerate() {
+            for (j, sel) in
+                [[f as u8, 4, 6], [f as u8, 0, 0], [Format::ALL.len() as u8, 2, 4]].iter().enumerate()
+            {
+                if j == 2 && !format.is_detectable() {
+                    continue;
+                }
+                write(&dir, format!("{}-{i}-{j}", format.name()), &[&sel[..], s].concat());
+                total += 1;
+            }
+        }
+    }
     let dir = out.join("roundtrip");
     std::fs::create_dir_all(&dir).expect("create corpus dir");
     for (i, s) in [text(64), text(2000), noise(300), vec![0; 1000]].iter().enumerate() {

@@ -132,3 +132,100 @@ fn differential(format: Format, stream: &[u8], out: &[u8]) {
         Err(e) => panic!("{format}: we accept this stream ({} bytes out), the backend says: {e}", out.len()),
     }
 }
+
+/// The decoder shapes that take their input in the caller's chunks — `write::Decoder` (the
+/// caller writes compressed bytes) and `bufread::Decoder` (over a `BufReader`) — against
+/// `read::Decoder` on the same stream: the same bytes, or both an error.
+///
+/// Input layout: byte 0 picks the format (one past the last: detect it), byte 1 the chunk
+/// size (of the writes, and the `BufReader`'s capacity), byte 2 the adapters' buffer size.
+pub fn shapes(data: &[u8]) {
+    let [f, c, b, stream @ ..] = data else { return };
+    let format = Format::ALL.get(usize::from(*f) % (Format::ALL.len() + 1)).copied();
+    if format.is_some_and(|f| !f.is_enabled()) {
+        return;
+    }
+    let chunk = READS[usize::from(*c) % READS.len()];
+    let buffer = BUFFERS[usize::from(*b) % BUFFERS.len()];
+    let config = Config::default().max_output(MAX_OUTPUT).max_memory(MAX_MEMORY).buffer_size(buffer);
+    let reference = stream_decode(format, stream, &config, 65536);
+    let small = chunk.min(buffer) < 8;
+    for (shape, result) in [
+        ("write::Decoder", write_decode(format, stream, &config, chunk)),
+        ("bufread::Decoder", bufread_decode(format, stream, &config, chunk)),
+    ] {
+        // as in `decode`: liblzma's .lzma verdicts depend on its input chunking below 8 bytes
+        let lzma = format == Some(Format::Lzma) || matches!(&reference, Ok((Format::Lzma, _)));
+        if lzma && small {
+            continue;
+        }
+        match (&result, &reference) {
+            (Ok(a), Ok(b)) => {
+                assert!(a.1 == b.1, "{shape} (chunk {chunk}, buffer {buffer}) decodes differently");
+                assert!(a.1.len() as u64 <= MAX_OUTPUT);
+            }
+            (Err(a), Err(b)) => {
+                // below a magic number's length the error kind may differ (see `decode`)
+                if !small {
+                    assert_eq!(
+                        kind(a),
+                        kind(b),
+                        "{shape} (chunk {chunk}, buffer {buffer}): {a} / read::Decoder: {b}"
+                    );
+                }
+            }
+            _ => panic!(
+                "{shape} (chunk {chunk}, buffer {buffer}): {} but read::Decoder: {}",
+                summary(&result),
+                summary(&reference)
+            ),
+        }
+    }
+}
+
+fn write_decode(
+    format: Option<Format>,
+    stream: &[u8],
+    config: &Config,
+    chunk: usize,
+) -> Result<(Format, Vec<u8>), Error> {
+    use std::io::Write;
+    let mut decoder = match format {
+        Some(f) => compressio::write::Decoder::with_config(Vec::new(), f, config)?,
+        None => compressio::write::Decoder::auto_with_config(Vec::new(), config)?,
+    };
+    for piece in stream.chunks(chunk) {
+        let mut rest = piece;
+        while !rest.is_empty() {
+            let n = decoder.write(rest)?;
+            assert!(n > 0, "write::Decoder took nothing without single_stream");
+            rest = &rest[n..];
+        }
+    }
+    decoder.try_finish()?;
+    // (an empty input has no format: any will do for the comparison)
+    let detected = decoder.format().unwrap_or(Format::Gzip);
+    Ok((detected, decoder.finish()?))
+}
+
+fn bufread_decode(
+    format: Option<Format>,
+    stream: &[u8],
+    config: &Config,
+    capacity: usize,
+) -> Result<(Format, Vec<u8>), Error> {
+    let reader = std::io::BufReader::with_capacity(capacity, stream);
+    let mut decoder = match format {
+        Some(f) => compressio::bufread::Decoder::with_config(reader, f, config)?,
+        None => compressio::bufread::Decoder::auto_with_config(reader, config)?,
+    };
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        match decoder.read(&mut buf) {
+            Ok(0) => return Ok((decoder.format(), out)),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
