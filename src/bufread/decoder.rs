@@ -45,8 +45,10 @@ pub struct Decoder<R: BufRead> {
 /// `WouldBlock`).
 pub(crate) struct DecodeState {
     core: DecodeCore,
-    /// The last read produced output: the codec may hold more for input it already has, so
-    /// the next read asks it before asking the reader (which may block) for more.
+    /// The last read produced output and took all the input the reader had buffered: the
+    /// codec may hold more output for input it already has, so the next read asks it before
+    /// asking the reader, which has nothing buffered and may block. (With input still
+    /// buffered, `fill_buf` returns at once: no call to the codec is wasted on empty input.)
     ask_codec_first: bool,
 }
 
@@ -96,11 +98,11 @@ impl DecodeState {
             let eof = available.is_empty();
             let mut input = InBuf::new(available);
             let step = self.core.step(&mut input, eof, out);
-            let consumed = input.pos;
+            let (consumed, drained) = (input.pos, input.is_empty());
             inner.consume(consumed);
             match step? {
                 Step::Produced(n) => {
-                    self.ask_codec_first = true;
+                    self.ask_codec_first = drained;
                     return Ok(n);
                 }
                 Step::End => return Ok(0),

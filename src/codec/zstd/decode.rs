@@ -112,12 +112,15 @@ impl Decode for ZstdDecoder {
         }
         let hint = with_buffers(input, output, |o, i| self.dctx.decompress_stream(o, i))
             .map_err(|code| self.decode_error(code))?;
-        let consumed = &input.data[in0..input.pos];
-        let keep = consumed.len().min(frame::MAX_HEADER - self.header_len);
-        self.header[self.header_len..self.header_len + keep].copy_from_slice(&consumed[..keep]);
-        self.header_len += keep;
-        if !self.skippable {
-            self.walker.walk(consumed, &self.header[..self.header_len])?;
+        // (most calls with small outputs only hand out what libzstd already decoded)
+        if input.pos > in0 {
+            let consumed = &input.data[in0..input.pos];
+            let keep = consumed.len().min(frame::MAX_HEADER - self.header_len);
+            self.header[self.header_len..self.header_len + keep].copy_from_slice(&consumed[..keep]);
+            self.header_len += keep;
+            if !self.skippable {
+                self.walker.walk(consumed, &self.header[..self.header_len])?;
+            }
         }
         self.frame_out += (output.pos - out0) as u64;
         self.in_frame |= input.pos > in0 || output.pos > out0;
