@@ -14,6 +14,15 @@
 //!   hit [`Config::max_memory`] before anything is allocated.
 //! - [`compress`], [`decompress`], [`decompress_auto`] and friends are thin layers over the
 //!   same adapters.
+//! - **Every I/O shape** rides on the same codecs and keeps the same promises:
+//!
+//! | shape | compress | decompress |
+//! |---|---|---|
+//! | on write, into a `Write` | [`write::Encoder`] (= [`Encoder`]) | [`write::Decoder`] |
+//! | on read, from a `Read` | [`read::Encoder`] | [`read::Decoder`] (= [`Decoder`]) |
+//! | from a `BufRead`'s own buffer (no buffer of ours, no copy) | [`bufread::Encoder`] | [`bufread::Decoder`] |
+//! | tokio `AsyncWrite` / `AsyncBufRead` (feature `tokio`) | `tokio::write::Encoder`, `tokio::bufread::Encoder` | `tokio::write::Decoder`, `tokio::bufread::Decoder` |
+//! | futures-io (feature `futures`) | `futures::write::Encoder`, `futures::bufread::Encoder` | `futures::write::Decoder`, `futures::bufread::Decoder` |
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -160,7 +169,8 @@ pub fn decompress(data: &[u8], format: Format) -> Result<Vec<u8>> {
     decompress_with(data, format, &Config::default())
 }
 
-/// Decompress all of `data` with `config`: a [`Decoder`] over the slice. The output `Vec`
+/// Decompress all of `data` with `config`: a [`bufread::Decoder`] over the slice, which
+/// decodes from the slice itself (no input buffer, no copy of the input). The output `Vec`
 /// grows with what is actually produced (never from a size the input claims), in steps of
 /// the buffer size (at least 64 KiB), and [`Config::max_output`] caps it.
 ///
@@ -174,7 +184,7 @@ pub fn decompress(data: &[u8], format: Format) -> Result<Vec<u8>> {
 /// ```
 pub fn decompress_with(data: &[u8], format: Format, config: &Config) -> Result<Vec<u8>> {
     let step = growth_step(config, format, Direction::Decompress)?;
-    read_all(Decoder::with_config(data, format, config)?, step)
+    read_all(bufread::Decoder::with_config(data, format, config)?, step)
 }
 
 /// Decompress all of `data`, detecting the format (see [`Decoder::auto`]).
@@ -185,7 +195,7 @@ pub fn decompress_with(data: &[u8], format: Format, config: &Config) -> Result<V
 /// # Ok::<(), compressio::Error>(())
 /// ```
 pub fn decompress_auto(data: &[u8]) -> Result<Vec<u8>> {
-    read_all(Decoder::auto(data)?, MIN_GROWTH_STEP)
+    read_all(bufread::Decoder::auto(data)?, MIN_GROWTH_STEP)
 }
 
 /// The README's examples, compiled as doctests.
@@ -223,7 +233,7 @@ impl Write for ExactVec {
 
 /// Read `decoder` to the end into a `Vec` growing `step` bytes at a time; every byte of it
 /// is zeroed once before `read` may write into it.
-fn read_all<R: Read>(mut decoder: Decoder<R>, step: usize) -> Result<Vec<u8>> {
+fn read_all(mut decoder: impl Read, step: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut filled = 0;
     loop {

@@ -325,6 +325,7 @@ fn a_flush_over_a_socket_reaches_the_peer_before_the_next_message() {
 }
 
 #[test]
+#[cfg(feature = "zstd")]
 fn an_offloaded_encoder_dropped_mid_stream_stops_its_thread() {
     // alone in a process of its own: other tests' encoders have threads too
     if common::child_case().is_none() {

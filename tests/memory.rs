@@ -680,6 +680,7 @@ fn every_shape_holds_one_buffer_plus_the_codec_and_the_bufread_shapes_no_buffer(
             type Run<'a> = Box<dyn Fn() -> u64 + 'a>;
             let (c, inp, pk) = (&config, &input[..], &packed[..]);
             // (shape, what it should hold, the run)
+            #[allow(unused_mut)] // the async shapes are added with feature `tokio`
             let mut shapes: Vec<(&str, usize, Run)> = vec![
                 (
                     "write::Encoder",
