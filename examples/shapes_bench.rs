@@ -21,14 +21,16 @@ use std::time::Instant;
 use compressio::{bufread, read, write, Config, Decoder, Format, Level};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Case {
-    name: String,
-    ours: Box<dyn FnMut() -> usize>,
-    theirs: Box<dyn FnMut() -> usize>,
-    theirs_name: &'static str,
+/// One comparison: our shape and theirs, doing the same work.
+pub struct Case {
+    pub name: String,
+    pub ours: Box<dyn FnMut() -> usize>,
+    pub theirs: Box<dyn FnMut() -> usize>,
+    pub theirs_name: &'static str,
 }
 
-fn generated(len: usize) -> Vec<u8> {
+/// `len` bytes of log-like text.
+pub fn generated(len: usize) -> Vec<u8> {
     let words = ["stream", "buffer", "request", "frame", "window", "block", "the", "of", "and", "user"];
     let mut out = Vec::with_capacity(len + 200);
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
@@ -99,7 +101,8 @@ fn leak<T>(v: T) -> &'static T {
     Box::leak(Box::new(v))
 }
 
-fn cases(data: &'static [u8]) -> Vec<Case> {
+/// Every comparison, over `data`.
+pub fn cases(data: &'static [u8]) -> Vec<Case> {
     let rt = leak(tokio::runtime::Builder::new_current_thread().build().unwrap());
     let mut cases = Vec::new();
     for format in [Format::Gzip, Format::Zstd] {
