@@ -21,7 +21,8 @@ use crate::format::Format;
 /// compression library itself ([`Backend`](Error::Backend)).
 ///
 /// Converts into [`std::io::Error`] (kind `InvalidData` for bad data and exceeded limits,
-/// `UnexpectedEof` for truncation, `InvalidInput` for a bad configuration, `Unsupported` for
+/// `UnexpectedEof` for truncation, `InvalidInput` for a bad configuration or a missing
+/// dictionary, `Unsupported` for
 /// stream features this build cannot handle, `Other` for a backend failure) and back again
 /// without losing the variant:
 ///
@@ -78,6 +79,16 @@ pub enum Error {
         /// What is unsupported.
         detail: String,
     },
+    /// The stream was compressed with a dictionary the [`Config`](crate::Config) does not
+    /// give: none was given, or not this one. Give the right one with
+    /// [`Config::dictionary`](crate::Config::dictionary) and decode again.
+    NeedsDictionary {
+        /// The format being decoded.
+        format: Format,
+        /// The dictionary the stream names: zstd's dictionary ID, or for zlib the Adler-32 of
+        /// the dictionary's content (RFC 1950 DICTID).
+        id: u32,
+    },
     /// The compression library itself failed, through no fault of the data or of the inner
     /// I/O: it ran out of memory, reported an internal error, or a worker thread is gone.
     /// Like a data error, it is final for the adapter.
@@ -122,6 +133,7 @@ impl Error {
             Fault::Unsupported(detail) => Error::unsupported(format, detail),
             Fault::InvalidConfig(detail) => Error::InvalidConfig(format!("{format}: {detail}")),
             Fault::Backend(detail) => Error::backend(format, detail),
+            Fault::Dictionary(id) => Error::NeedsDictionary { format, id },
         }
     }
 
@@ -154,7 +166,7 @@ impl Error {
             | Error::UnknownFormat
             | Error::LimitExceeded { .. } => io::ErrorKind::InvalidData,
             Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
-            Error::InvalidConfig(_) => io::ErrorKind::InvalidInput,
+            Error::InvalidConfig(_) | Error::NeedsDictionary { .. } => io::ErrorKind::InvalidInput,
             Error::Unsupported { .. } => io::ErrorKind::Unsupported,
             Error::Backend { .. } => io::ErrorKind::Other,
         }
@@ -173,6 +185,7 @@ impl Error {
             Error::InvalidConfig(s) => Error::InvalidConfig(s.clone()),
             Error::Unsupported { format, detail } => Error::unsupported(*format, detail.clone()),
             Error::Backend { format, detail } => Error::backend(*format, detail.clone()),
+            Error::NeedsDictionary { format, id } => Error::NeedsDictionary { format: *format, id: *id },
         }
     }
 }
@@ -193,6 +206,9 @@ impl fmt::Display for Error {
             Error::InvalidConfig(s) => write!(f, "invalid configuration: {s}"),
             Error::Unsupported { format, detail } => write!(f, "{format}: unsupported: {detail}"),
             Error::Backend { format, detail } => write!(f, "{format}: backend failure: {detail}"),
+            Error::NeedsDictionary { format, id } => {
+                write!(f, "{format}: the stream needs dictionary {id:#010x}, which was not given")
+            }
         }
     }
 }

@@ -73,8 +73,10 @@
 //! and comes back out with `Error::from` unchanged, so
 //! `matches!(Error::from(io_err), Error::Corrupt { .. })` works after `std::io::copy`.
 #![deny(missing_docs)]
-// `unsafe` is denied everywhere but in `alloc` (a `GlobalAlloc` needs it) and `memory` (the
-// backends' memory reports exist only as C functions); both are covered by tests/memory.rs.
+// `unsafe` is denied everywhere but in `alloc` (a `GlobalAlloc` needs it), `memory` (the
+// backends' memory reports exist only as C functions), both covered by tests/memory.rs, and
+// `codec::zstd::dict` (a context referencing a prepared dictionary it holds itself, which
+// zstd-safe's lifetimes cannot express), covered by tests/dictionary.rs.
 #![deny(unsafe_code)]
 
 pub mod alloc;
@@ -97,6 +99,7 @@ pub mod guide {
 mod codec;
 mod config;
 mod decode;
+mod dictionary;
 mod encode;
 mod error;
 mod format;
@@ -115,6 +118,7 @@ use std::io::{Read, Write};
 
 pub use config::{Config, Direction, Level, DEFAULT_BUFFER_SIZE, DEFAULT_MAX_MEMORY};
 pub use decode::MAX_SKIPPABLE_PREFIX;
+pub use dictionary::Dictionary;
 pub use error::{Error, Result};
 pub use format::Format;
 pub use pool::{BufferPool, PoolStats};

@@ -48,6 +48,18 @@ pub(crate) mod zstd {
         unsafe { sys::ZSTD_estimateCStreamSize_usingCParams(params(level, cap)) }
     }
 
+    /// libzstd's estimate for a `CDict` of `dict_len` bytes at `level` (copied in).
+    pub(crate) fn cdict_bytes(dict_len: usize, level: i32) -> usize {
+        // SAFETY: pure function of plain values
+        unsafe { sys::ZSTD_estimateCDictSize(dict_len, level) }
+    }
+
+    /// libzstd's estimate for a `DDict` of `dict_len` bytes (copied in).
+    pub(crate) fn ddict_bytes(dict_len: usize) -> usize {
+        // SAFETY: pure function of plain values
+        unsafe { sys::ZSTD_estimateDDictSize(dict_len, sys::ZSTD_dictLoadMethod_e::ZSTD_dlm_byCopy) }
+    }
+
     /// libzstd's estimate for a streaming decompressor of a frame with this window.
     pub(crate) fn dstream_bytes(window_log: u32) -> usize {
         // SAFETY: pure function of a plain value

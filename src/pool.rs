@@ -276,6 +276,9 @@ pub(crate) struct CodecKey {
     threads: Option<usize>,
     large_window: bool,
     size_hint: Option<u64>,
+    /// The very dictionaries (by identity; the key keeps them alive, so an address is never
+    /// reused while a pooled codec prepared from it waits).
+    dictionaries: crate::dictionary::Dictionaries,
 }
 
 impl CodecKey {
@@ -289,6 +292,7 @@ impl CodecKey {
             threads: s.threads,
             large_window: s.large_window,
             size_hint: s.size_hint,
+            dictionaries: s.dictionaries.clone(),
         }
     }
 }

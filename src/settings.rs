@@ -1,5 +1,6 @@
 //! `Settings`: a [`Config`](crate::Config) resolved for one format, which is all a codec is
-//! built from. A leaf module: codecs depend on it, it depends on nothing of the crate.
+//! built from. A leaf module: codecs depend on it, it depends on nothing of the crate but the shared
+//! dictionaries it carries.
 
 /// What the codecs and adapters use, validated once by `Config::resolve`.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +22,15 @@ pub(crate) struct Settings {
     /// Encoders: the expected input size, if the caller knows it (brotli picks its hasher by
     /// it).
     pub size_hint: Option<u64>,
+    /// Dictionaries (formats whose spec allows them): encoders use the first, decoders pick.
+    pub dictionaries: crate::dictionary::Dictionaries,
+}
+
+impl Settings {
+    /// The dictionary an encoder uses.
+    pub fn dictionary(&self) -> Option<&crate::Dictionary> {
+        self.dictionaries.as_deref().and_then(<[_]>::first)
+    }
 }
 
 impl Settings {

@@ -824,3 +824,102 @@ fn every_shape_holds_one_buffer_plus_the_codec_and_the_bufread_shapes_no_buffer(
     println!("{}", table.join("\n"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+#[cfg(all(feature = "zstd", feature = "deflate"))]
+fn with_a_dictionary_reset_and_pooled_adapters_allocate_nothing_after_warm_up() {
+    use compressio::{compress_with, Dictionary};
+    let samples: Vec<Vec<u8>> = (0..400).map(|i| json_message(i, 700)).collect();
+    let message = json_message(9999, 1024);
+    let trained = Dictionary::train(&samples, 8 << 10).unwrap();
+    let raw = Dictionary::from_bytes(samples[..20].concat()).unwrap();
+    for (format, dict) in
+        [(Format::Zstd, &trained), (Format::Zstd, &raw), (Format::Zlib, &raw), (Format::Deflate, &raw)]
+    {
+        let config = Config::default().dictionary(dict);
+        let packed = compress_with(&message, format, &config).unwrap();
+        assert_eq!(decompress_with(&packed, format, &config).unwrap(), message);
+        let mut enc = Encoder::with_config(CountingSink::default(), format, &config).unwrap();
+        let mut dec = Decoder::with_config(&packed[..], format, &config).unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut round = || {
+            enc.write_all(&message).unwrap();
+            let previous = enc.reset(CountingSink::default()).unwrap();
+            assert_eq!(previous.bytes, packed.len() as u64);
+            let mut got = 0;
+            loop {
+                match dec.read(&mut buf).unwrap() {
+                    0 => break,
+                    n => got += n,
+                }
+            }
+            assert_eq!(got, message.len());
+            dec.reset(&packed[..]);
+        };
+        for _ in 0..3 {
+            round();
+        }
+        let ((), m) = measure(|| {
+            for _ in 0..100 {
+                round();
+            }
+        });
+        assert_eq!(m.allocations, 0, "{format} {dict:?}: {} allocations in 100 reset rounds", m.allocations);
+
+        // pooled fresh adapters: the contexts (and the dictionary they reference) come back
+        let pool = BufferPool::new(4);
+        let pooled = config.clone().pool(&pool);
+        let mut fresh = || {
+            let mut enc = Encoder::with_config(CountingSink::default(), format, &pooled).unwrap();
+            enc.write_all(&message).unwrap();
+            assert_eq!(enc.finish().unwrap().bytes, packed.len() as u64);
+            let mut dec = Decoder::with_config(&packed[..], format, &pooled).unwrap();
+            let mut got = 0;
+            loop {
+                match dec.read(&mut buf).unwrap() {
+                    0 => break,
+                    n => got += n,
+                }
+            }
+            assert_eq!(got, message.len());
+        };
+        for _ in 0..3 {
+            fresh();
+        }
+        let ((), m) = measure(|| {
+            for _ in 0..100 {
+                fresh();
+            }
+        });
+        assert_eq!(
+            m.allocations, 0,
+            "{format} {dict:?}: {} allocations in 100 pooled messages",
+            m.allocations
+        );
+    }
+}
+
+#[cfg(all(feature = "zstd", feature = "deflate"))]
+/// A JSON-ish message of about `len` bytes (request logs: shared keys, varying values).
+fn json_message(i: u64, len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut n = i;
+    while out.len() < len {
+        n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        out.extend_from_slice(
+            format!(
+                r#"{{"ts":{},"level":"{}","service":"checkout","path":"/api/v2/orders/{}","status":{},"user":"u{}","ms":{}}}"#,
+                1_700_000_000 + (n >> 40) % 100_000,
+                ["info", "warn", "error", "debug"][(n >> 20) as usize % 4],
+                (n >> 30) % 100_000,
+                [200, 201, 404, 500][(n >> 10) as usize % 4],
+                (n >> 50) % 5000,
+                (n >> 5) % 900
+            )
+            .as_bytes(),
+        );
+        out.push(b'\n');
+    }
+    out.truncate(len);
+    out
+}

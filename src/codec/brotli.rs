@@ -23,6 +23,7 @@ pub(crate) static SPEC: Spec = Spec {
     // 1 MB/s, which no streaming user wants by default; 4-6 is what on-the-fly HTTP
     // compression uses (nginx's default is 6). `Best` is 11.
     levels: Levels { named: [0, 4, 6, 11], min: 0, max: 11 },
+    dictionaries: false,
     codec: CODEC,
 };
 

@@ -12,6 +12,7 @@ pub(crate) static SPEC: Spec = Spec {
     detect: Detect::Heuristic(matches),
     members: Members::SINGLE,
     levels: crate::codec::xz::PRESETS,
+    dictionaries: false,
     codec: CODEC,
 };
 

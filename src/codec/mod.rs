@@ -95,6 +95,9 @@ pub(crate) enum Fault {
     /// The backend library itself failed: out of memory, an internal error, a worker thread
     /// that is gone. Not the data's fault, and not the inner reader's or writer's.
     Backend(Cow<'static, str>),
+    /// The stream needs the dictionary with this ID (zstd's ID, zlib's Adler-32), which the
+    /// settings do not hold.
+    Dictionary(u32),
 }
 
 impl Fault {

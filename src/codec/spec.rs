@@ -22,6 +22,9 @@ pub(crate) struct Spec {
     pub members: Members,
     /// The level scale.
     pub levels: Levels,
+    /// Streams of the format can be compressed against a dictionary (`Config::dictionary`);
+    /// `false` makes a dictionary `InvalidConfig`.
+    pub dictionaries: bool,
     /// The codec, or `None` when this build was compiled without `feature`.
     pub codec: Option<Codec>,
 }

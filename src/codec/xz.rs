@@ -11,6 +11,7 @@ pub(crate) static SPEC: Spec = Spec {
     detect: Detect::Magic(matches),
     members: Members { concatenated: true, skippable: false, padding: true },
     levels: PRESETS,
+    dictionaries: false,
     codec: CODEC,
 };
 

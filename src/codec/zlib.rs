@@ -14,14 +14,15 @@ pub(crate) static SPEC: Spec = Spec {
     detect: Detect::Heuristic(matches),
     members: Members::SINGLE,
     levels: deflate::LEVELS,
+    dictionaries: true,
     codec: CODEC,
 };
 
 #[cfg(feature = "deflate")]
 const CODEC: Option<Codec> = Some(Codec {
     // zlib has no standard way to split a stream between threads: one compressor always
-    encoder: |s| Ok(Box::new(deflate::stream::DeflateEncoder::new(true, s))),
-    decoder: |_| Ok(Box::new(deflate::stream::DeflateDecoder::new(true))),
+    encoder: |s| Ok(Box::new(deflate::stream::DeflateEncoder::new(true, s)?)),
+    decoder: |s| Ok(Box::new(deflate::stream::DeflateDecoder::new(true, s.dictionaries.clone())?)),
     encoder_memory: |s| deflate::compressor_bytes(deflate::window_bits(s)),
     decoder_memory: |_| deflate::INFLATE_BYTES,
 });

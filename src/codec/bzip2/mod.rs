@@ -26,6 +26,7 @@ pub(crate) static SPEC: Spec = Spec {
     members: Members { concatenated: true, skippable: false, padding: false },
     // the level is the block size in 100 kB: bzip2's own -1..-9, default -9
     levels: Levels { named: [1, 5, 9, 9], min: 1, max: 9 },
+    dictionaries: false,
     codec: CODEC,
 };
 
@@ -141,6 +142,7 @@ mod tests {
             threads: None,
             large_window: false,
             size_hint: None,
+            dictionaries: None,
         }
     }
 

@@ -21,6 +21,7 @@ pub(crate) static SPEC: Spec = Spec {
     detect: Detect::Never,
     members: Members::SINGLE,
     levels: LEVELS,
+    dictionaries: true,
     codec: CODEC,
 };
 
@@ -30,12 +31,14 @@ pub(crate) const LEVELS: Levels = Levels { named: [1, 3, 6, 9], min: 0, max: 9 }
 #[cfg(feature = "deflate")]
 const CODEC: Option<Codec> = Some(Codec {
     encoder: |s| {
-        Ok(match s.threads {
-            Some(threads) => Box::new(parallel::ParallelDeflate::new(s, threads)?),
-            None => Box::new(stream::DeflateEncoder::new(false, s)),
+        Ok(match (s.threads, s.dictionary()) {
+            // (the parallel engine primes each block with its predecessor's tail; with a
+            // dictionary, one compressor — not yet the dictionary as the first block's primer)
+            (Some(threads), None) => Box::new(parallel::ParallelDeflate::new(s, threads)?),
+            _ => Box::new(stream::DeflateEncoder::new(false, s)?),
         })
     },
-    decoder: |_| Ok(Box::new(stream::DeflateDecoder::new(false))),
+    decoder: |s| Ok(Box::new(stream::DeflateDecoder::new(false, s.dictionaries.clone())?)),
     encoder_memory,
     decoder_memory: |_| INFLATE_BYTES,
 });

@@ -8,6 +8,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 
 use crate::codec::spec::preset;
 use crate::codec::{drive, CodecResult, Decode, Decoded, Encode, Fault, InBuf, OutBuf, Status};
+use crate::dictionary::{Dictionaries, Dictionary};
 use crate::settings::Settings;
 
 /// A failure of zlib-rs itself (never the data's: the compressor accepts any input).
@@ -20,14 +21,28 @@ pub(crate) struct DeflateEncoder {
     inner: Compress,
     /// A sync flush has been issued and its output is still being drained.
     flushing: bool,
+    /// The preset dictionary, set again after every reset (zlib keeps no prepared form of it:
+    /// setting one hashes its last 32 KiB into the window, per stream).
+    dictionary: Option<Dictionary>,
 }
 
 impl DeflateEncoder {
-    /// With `zlib`, a zlib stream (RFC 1950); otherwise raw deflate.
-    pub fn new(zlib: bool, settings: &Settings) -> Self {
+    /// With `zlib`, a zlib stream (RFC 1950: with a dictionary, its header carries FDICT and
+    /// the dictionary's Adler-32); otherwise raw deflate.
+    pub fn new(zlib: bool, settings: &Settings) -> CodecResult<Self> {
         let level = Compression::new(preset(settings));
         let inner = Compress::new_with_window_bits(level, zlib, super::window_bits(settings));
-        DeflateEncoder { inner, flushing: false }
+        let mut encoder =
+            DeflateEncoder { inner, flushing: false, dictionary: settings.dictionary().cloned() };
+        encoder.set_dictionary()?;
+        Ok(encoder)
+    }
+
+    fn set_dictionary(&mut self) -> CodecResult<()> {
+        if let Some(dict) = &self.dictionary {
+            self.inner.set_dictionary(dict.content()).map_err(compressor_error)?;
+        }
+        Ok(())
     }
 
     /// One call into zlib-rs; returns (consumed, flate2 status).
@@ -74,7 +89,7 @@ impl Encode for DeflateEncoder {
     fn reset(&mut self) -> CodecResult<()> {
         self.inner.reset();
         self.flushing = false;
-        Ok(())
+        self.set_dictionary()
     }
 }
 
@@ -82,34 +97,64 @@ impl Encode for DeflateEncoder {
 pub(crate) struct DeflateDecoder {
     inner: Decompress,
     zlib: bool,
+    /// Preset dictionaries: a zlib stream names its own (by Adler-32) when it needs one; raw
+    /// deflate cannot name one, so it starts from the first.
+    dictionaries: Dictionaries,
 }
 
 impl DeflateDecoder {
     /// With `zlib`, zlib streams (RFC 1950); otherwise raw deflate.
-    pub fn new(zlib: bool) -> Self {
-        DeflateDecoder { inner: Decompress::new(zlib), zlib }
+    pub fn new(zlib: bool, dictionaries: Dictionaries) -> CodecResult<Self> {
+        let mut decoder = DeflateDecoder { inner: Decompress::new(zlib), zlib, dictionaries };
+        decoder.start()?;
+        Ok(decoder)
+    }
+
+    /// Raw deflate: the dictionary is the window the stream starts with.
+    fn start(&mut self) -> CodecResult<()> {
+        if let (false, Some(dict)) = (self.zlib, self.dictionaries.as_deref().and_then(<[_]>::first)) {
+            self.inner
+                .set_dictionary(dict.content())
+                .map_err(|e| Fault::backend(format!("inflate refused the dictionary: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// A zlib stream asks for the dictionary whose Adler-32 is `id`: zlib-rs checks each
+    /// candidate against it.
+    fn supply(&mut self, id: u32) -> CodecResult<()> {
+        for dict in self.dictionaries.as_deref().unwrap_or_default() {
+            if self.inner.set_dictionary(dict.content()).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(Fault::Dictionary(id))
     }
 }
 
 impl Decode for DeflateDecoder {
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
-        drive(input, output, |input, output| {
+        drive(input, output, |input, output| loop {
             let (in0, out0) = (self.inner.total_in(), self.inner.total_out());
             let result = self.inner.decompress(input.rest(), output.spare(), FlushDecompress::None);
             input.advance((self.inner.total_in() - in0) as usize);
             output.advance((self.inner.total_out() - out0) as usize);
-            match result {
+            return match result {
                 Ok(status) => Ok(status == flate2::Status::StreamEnd),
-                Err(e) if e.needs_dictionary().is_some() => {
-                    Err(Fault::unsupported("stream needs a preset dictionary"))
-                }
-                Err(e) => Err(Fault::corrupt(e.message().unwrap_or("invalid deflate data").to_string())),
-            }
+                Err(e) => match e.needs_dictionary() {
+                    // the header is read; with its dictionary set, decoding goes on
+                    Some(id) => {
+                        self.supply(id)?;
+                        continue;
+                    }
+                    None => Err(Fault::corrupt(e.message().unwrap_or("invalid deflate data").to_string())),
+                },
+            };
         })
     }
 
     fn reset(&mut self) -> CodecResult<()> {
         self.inner.reset(self.zlib);
-        Ok(())
+        self.start()
     }
 }

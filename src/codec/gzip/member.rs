@@ -55,7 +55,7 @@ impl GzipEncoder {
         };
         let body = match settings.threads {
             Some(threads) => Body::Parallel(ParallelDeflate::new(settings, threads)?),
-            None => Body::Serial(DeflateEncoder::new(false, settings)),
+            None => Body::Serial(DeflateEncoder::new(false, settings)?),
         };
         Ok(GzipEncoder {
             body,
@@ -157,8 +157,8 @@ pub(crate) struct GzipDecoder {
 }
 
 impl GzipDecoder {
-    pub fn new() -> Self {
-        GzipDecoder {
+    pub fn new() -> CodecResult<Self> {
+        Ok(GzipDecoder {
             state: State::Fixed,
             field: [0; 10],
             have: 0,
@@ -167,8 +167,8 @@ impl GzipDecoder {
             header_crc: crc32fast::Hasher::new(),
             crc: crc32fast::Hasher::new(),
             size: 0,
-            deflate: DeflateDecoder::new(false),
-        }
+            deflate: DeflateDecoder::new(false, None)?,
+        })
     }
 
     /// The header part that follows `after`, skipping those whose flag is not set.

@@ -19,13 +19,14 @@ pub(crate) static SPEC: Spec = Spec {
     detect: Detect::Magic(matches),
     members: Members { concatenated: true, skippable: false, padding: false },
     levels: crate::codec::deflate::LEVELS,
+    dictionaries: false,
     codec: CODEC,
 };
 
 #[cfg(feature = "deflate")]
 const CODEC: Option<Codec> = Some(Codec {
     encoder: |s| Ok(Box::new(member::GzipEncoder::new(s)?)),
-    decoder: |_| Ok(Box::new(member::GzipDecoder::new())),
+    decoder: |_| Ok(Box::new(member::GzipDecoder::new()?)),
     encoder_memory: crate::codec::deflate::encoder_memory,
     decoder_memory: |_| crate::codec::deflate::INFLATE_BYTES,
 });

@@ -28,6 +28,7 @@ pub(crate) static SPEC: Spec = Spec {
     // lz4_flex has only LZ4's fast compressor: the two levels choose independent blocks (1,
     // each decodable alone) or linked blocks (2, each may refer to the previous 64 KiB)
     levels: Levels { named: [1, 1, 1, 2], min: 1, max: 2 },
+    dictionaries: false,
     codec: CODEC,
 };
 

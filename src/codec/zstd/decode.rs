@@ -4,7 +4,9 @@
 //! libzstd skips skippable frames itself and reports the end of every frame (skippable or
 //! not), which is exactly the `Decode` contract.
 
-use zstd::zstd_safe::{self, zstd_sys::ZSTD_ErrorCode, DCtx, DParameter};
+use std::sync::Arc;
+
+use zstd::zstd_safe::{self, zstd_sys::ZSTD_ErrorCode, DCtx, DDict, DParameter};
 
 use super::frame::{self, BlockWalker};
 use super::{error_name, with_buffers};
@@ -26,14 +28,33 @@ pub(crate) struct ZstdDecoder {
     walker: BlockWalker,
     /// Bytes the current frame has produced so far.
     frame_out: u64,
+    /// The IDs of the dictionaries given (0 for raw content).
+    dict_ids: Vec<u32>,
+    /// The prepared dictionaries `dctx` references (after `dctx`: dropped after it).
+    _ddicts: Vec<Arc<DDict<'static>>>,
 }
 
 impl ZstdDecoder {
     pub fn new(settings: &Settings) -> CodecResult<Self> {
-        let mut dctx = DCtx::try_create().ok_or_else(Fault::out_of_memory)?;
+        let mut dctx: DCtx<'static> = DCtx::try_create().ok_or_else(Fault::out_of_memory)?;
         dctx.set_parameter(DParameter::WindowLogMax(frame::window_log_max(settings.max_memory)))
             .map_err(|code| Fault::InvalidConfig(error_name(code)))?;
+        let dicts = settings.dictionaries.as_deref().unwrap_or_default();
+        if dicts.len() > 1 {
+            // libzstd then keeps them all and picks the one each frame names
+            dctx.set_parameter(DParameter::RefMultipleDDicts(true))
+                .map_err(|code| Fault::backend(error_name(code)))?;
+        }
+        let mut ddicts = Vec::with_capacity(dicts.len());
+        // referenced last to first: the first is current for frames that name none
+        for dict in dicts.iter().rev() {
+            let ddict = super::dict::ddict(dict)?;
+            super::dict::attach_ddict(&mut dctx, &ddict).map_err(|code| Fault::backend(error_name(code)))?;
+            ddicts.push(ddict);
+        }
         Ok(ZstdDecoder {
+            dict_ids: dicts.iter().map(crate::Dictionary::id).collect(),
+            _ddicts: ddicts,
             dctx,
             max_memory: settings.max_memory,
             in_frame: false,
@@ -78,7 +99,7 @@ impl ZstdDecoder {
         {
             Fault::Limit(self.max_memory)
         } else if zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_dictionary_wrong) {
-            Fault::unsupported("frame needs a dictionary")
+            Fault::Dictionary(frame::needs(&self.header[..self.header_len]).map_or(0, |n| n.dict_id))
         } else {
             Fault::corrupt(error_name(code))
         }
@@ -101,8 +122,8 @@ impl Decode for ZstdDecoder {
             let rest = input.rest();
             if !self.skippable && rest.starts_with(&frame::MAGIC) {
                 if let Some(needs) = frame::needs(rest) {
-                    if needs.dict_id != 0 {
-                        return Err(Fault::unsupported("frame needs a dictionary"));
+                    if needs.dict_id != 0 && !self.dict_ids.contains(&needs.dict_id) {
+                        return Err(Fault::Dictionary(needs.dict_id));
                     }
                     if needs.window > 1u64 << frame::window_log_max(self.max_memory) {
                         return Err(Fault::Limit(self.max_memory));
@@ -110,17 +131,18 @@ impl Decode for ZstdDecoder {
                 }
             }
         }
-        let hint = with_buffers(input, output, |o, i| self.dctx.decompress_stream(o, i))
-            .map_err(|code| self.decode_error(code))?;
+        let result = with_buffers(input, output, |o, i| self.dctx.decompress_stream(o, i));
         // (most calls with small outputs only hand out what libzstd already decoded)
-        if input.pos > in0 {
-            let consumed = &input.data[in0..input.pos];
+        let consumed = &input.data[in0..input.pos];
+        if !consumed.is_empty() {
             let keep = consumed.len().min(frame::MAX_HEADER - self.header_len);
             self.header[self.header_len..self.header_len + keep].copy_from_slice(&consumed[..keep]);
             self.header_len += keep;
-            if !self.skippable {
-                self.walker.walk(consumed, &self.header[..self.header_len])?;
-            }
+        }
+        // (after keeping the header: an error may name the frame's dictionary)
+        let hint = result.map_err(|code| self.decode_error(code))?;
+        if !consumed.is_empty() && !self.skippable {
+            self.walker.walk(consumed, &self.header[..self.header_len])?;
         }
         self.frame_out += (output.pos - out0) as u64;
         self.in_frame |= input.pos > in0 || output.pos > out0;

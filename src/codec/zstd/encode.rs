@@ -1,7 +1,9 @@
 //! The zstd compressor over libzstd's `CCtx`, with the input probe that decides whether a
 //! multithreaded encoder's frame is worth libzstd's workers.
 
-use zstd::zstd_safe::{self, CCtx, CParameter, OutBuffer};
+use std::sync::Arc;
+
+use zstd::zstd_safe::{self, CCtx, CDict, CParameter, OutBuffer};
 
 use super::{encoder_error, with_buffers};
 use crate::codec::{parallel, CodecResult, Encode, Fault, InBuf, OutBuf, Status};
@@ -49,6 +51,9 @@ pub(crate) struct ZstdEncoder {
     window_cap: Option<u32>,
     /// `threads(n)`: the input probe that picks single- or multithreaded mode per frame.
     probe: Option<Probe>,
+    /// The prepared dictionary `cctx` references (after `cctx`: dropped after it). Shared with
+    /// every encoder of the same dictionary and level; `reset` keeps it referenced.
+    _cdict: Option<Arc<CDict<'static>>>,
 }
 
 impl ZstdEncoder {
@@ -62,7 +67,15 @@ impl ZstdEncoder {
         }
         let probe =
             settings.threads.map(|threads| Probe { threads, held: Vec::new(), fed: 0, decided: false });
-        Ok(ZstdEncoder { cctx, level: settings.level, window_cap: cap, probe })
+        let cdict = match settings.dictionary() {
+            Some(dict) => {
+                let cdict = super::dict::cdict(dict, settings.level)?;
+                super::dict::attach_cdict(&mut cctx, &cdict).map_err(encoder_error)?;
+                Some(cdict)
+            }
+            None => None,
+        };
+        Ok(ZstdEncoder { cctx, level: settings.level, window_cap: cap, probe, _cdict: cdict })
     }
 
     /// Multithreaded mode: hold input back until `PROBE` bytes (or a flush) decide between

@@ -5,6 +5,7 @@
 //! - `frame.rs`: pure frame parsing (header layout, what a frame needs, block walker).
 //! - `encode.rs`: the compressor and its multithreading probe.
 //! - `decode.rs`: the decompressor and the checks libzstd's streaming path leaves out.
+//! - `dict.rs`: dictionary training and the prepared dictionaries both directions share.
 
 use crate::codec::spec::{match_magic, Codec, Detect, Levels, Match, Members, Spec};
 
@@ -12,6 +13,10 @@ pub(crate) mod frame;
 
 #[cfg(feature = "zstd")]
 mod decode;
+#[cfg(feature = "zstd")]
+mod dict;
+#[cfg(feature = "zstd")]
+pub(crate) use dict::{check_dictionary, train};
 #[cfg(feature = "zstd")]
 mod encode;
 
@@ -25,6 +30,7 @@ pub(crate) static SPEC: Spec = Spec {
     members: Members { concatenated: true, skippable: true, padding: false },
     // negative levels are libzstd's fast modes; `Best` stops at 19 like the CLI without --ultra
     levels: Levels { named: [1, 2, 3, 19], min: -(1 << 17), max: 22 },
+    dictionaries: true,
     codec: CODEC,
 };
 
@@ -36,12 +42,20 @@ fn matches(prefix: &[u8]) -> Match {
 const CODEC: Option<Codec> = Some(Codec {
     encoder: |s| Ok(Box::new(encode::ZstdEncoder::new(s)?)),
     decoder: |s| Ok(Box::new(decode::ZstdDecoder::new(s)?)),
-    encoder_memory: |s| match s.threads {
-        Some(threads) => encode::mt_encoder_bytes(s.level, s.history_log(), threads) + encode::PROBE,
-        None => crate::memory::zstd::cstream_bytes(s.level, s.history_log()),
+    // a prepared dictionary is shared by every context that uses it, but counted in full in
+    // each estimate (a lone adapter pays for it)
+    encoder_memory: |s| {
+        let dict =
+            s.dictionary().map_or(0, |d| crate::memory::zstd::cdict_bytes(d.as_bytes().len(), s.level));
+        dict + match s.threads {
+            Some(threads) => encode::mt_encoder_bytes(s.level, s.history_log(), threads) + encode::PROBE,
+            None => crate::memory::zstd::cstream_bytes(s.level, s.history_log()),
+        }
     },
     decoder_memory: |s| {
-        crate::memory::zstd::dstream_bytes(crate::memory::zstd::window_log(s.level, s.history_log()))
+        let dicts = s.dictionaries.as_deref().unwrap_or_default();
+        dicts.iter().map(|d| crate::memory::zstd::ddict_bytes(d.as_bytes().len())).sum::<usize>()
+            + crate::memory::zstd::dstream_bytes(crate::memory::zstd::window_log(s.level, s.history_log()))
     },
 });
 #[cfg(not(feature = "zstd"))]
