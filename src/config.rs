@@ -536,6 +536,17 @@ impl Config {
         Config::default().level(Level::Fastest).buffer_size(8 * 1024).max_memory(16 * 1024 * 1024)
     }
 
+    /// The format to check the format-independent settings with while the real one is still
+    /// to be detected: the first enabled format this config suits (with dictionaries, one
+    /// that has them), else the first enabled one, to report what is wrong.
+    pub(crate) fn probe_format(&self) -> Result<Format> {
+        let enabled = || Format::ALL.iter().copied().filter(|f| f.is_enabled());
+        enabled()
+            .find(|f| self.dictionaries.is_none() || f.spec().dictionaries)
+            .or_else(|| enabled().next())
+            .ok_or(Error::UnknownFormat)
+    }
+
     /// Check this config against `format` and turn it into backend settings. The level is
     /// an encoder setting: decoders ignore it, so one config can serve both directions.
     pub(crate) fn resolve(&self, format: Format, direction: Direction) -> Result<Settings> {

@@ -120,7 +120,7 @@ impl DecodeCore {
         // any enabled format validates the format-independent parts of the config
         let probe = match format {
             Some(format) => format,
-            None => *Format::ALL.iter().find(|f| f.is_enabled()).ok_or(Error::UnknownFormat)?,
+            None => config.probe_format()?,
         };
         let settings = config.resolve(probe, Direction::Decompress)?;
         let mut core = DecodeCore {

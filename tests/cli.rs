@@ -349,3 +349,49 @@ fn progress_bar_on_a_terminal_not_in_a_pipe() {
     assert_eq!(status, 1, "{shown}");
     assert!(shown.contains("not written to a terminal"), "{shown}");
 }
+
+#[test]
+#[cfg(all(feature = "zstd", feature = "deflate"))]
+fn train_a_dictionary_and_use_it_both_ways_with_the_zstd_cli() {
+    let dir = TempDir::new("dict");
+    let mut samples = Vec::new();
+    for i in 0..500u32 {
+        let path = dir.path(&format!("s{i}.json"));
+        let line = format!(
+            r#"{{"id":{i},"user":"user{}","action":"{}","status":"ok","path":"/api/v1/items/{}"}}"#,
+            i % 37,
+            ["login", "view", "edit"][i as usize % 3],
+            i * 7
+        );
+        fs::write(&path, line.repeat(3)).unwrap();
+        samples.push(path.to_string_lossy().into_owned());
+    }
+    let dict = dir.path("ours.dict");
+    let mut args = vec!["--train", "-q", "--maxdict", "4096", "-o", s(&dict)];
+    args.extend(samples.iter().map(String::as_str));
+    let out = run(&args, b"");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let message = fs::read(&samples[0]).unwrap();
+    // -D compresses, decompresses and tests
+    let packed = run(&["-D", s(&dict), "-c"], &message).stdout;
+    let plain = run(&["-c"], &message).stdout;
+    assert!(packed.len() < plain.len(), "{} with the dictionary, {} without", packed.len(), plain.len());
+    assert_eq!(run(&["-D", s(&dict), "-d", "-c"], &packed).stdout, message);
+    // without it: an error naming the dictionary, exit 1, no output
+    let out = run(&["-d", "-c"], &packed);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("needs dictionary 0x"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    // zlib too; gzip refuses
+    let zlib = run(&["-f", "zlib", "-D", s(&dict), "-c"], &message).stdout;
+    assert_eq!(run(&["-f", "zlib", "-D", s(&dict), "-d", "-c"], &zlib).stdout, message);
+    assert_eq!(code(&run(&["-f", "gzip", "-D", s(&dict), "-c"], &message)), 1);
+    // the zstd CLI reads our frames with our dictionary, and we read its
+    if have_tool("zstd") {
+        assert_eq!(run_tool("zstd", &["-d", "-q", "-c", "-D", s(&dict)], &packed), message);
+        let theirs = run_tool("zstd", &["-q", "-c", "-D", s(&dict)], &message);
+        assert_eq!(run(&["-D", s(&dict), "-d", "-c"], &theirs).stdout, message);
+    } else {
+        assert!(!tools_required(), "zstd is required");
+    }
+}

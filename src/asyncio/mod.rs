@@ -24,7 +24,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::config::{Config, Direction};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::Format;
 
 mod offload;
@@ -140,8 +140,11 @@ pub(crate) fn retry_interrupted(mut poll: impl FnMut() -> Poll<io::Result<()>>) 
 /// The work budget of one poll: the buffer size `config` gives `format` (any enabled format
 /// when it is to be detected: the size does not depend on it).
 pub(crate) fn budget(format: Option<Format>, config: &Config, direction: Direction) -> Result<usize> {
-    let probe = format.or_else(|| Format::ALL.iter().copied().find(|f| f.is_enabled()));
-    Ok(config.resolve(probe.ok_or(Error::UnknownFormat)?, direction)?.buffer_size)
+    let probe = match format {
+        Some(format) => format,
+        None => config.probe_format()?,
+    };
+    Ok(config.resolve(probe, direction)?.buffer_size)
 }
 
 /// The four async adapter types, their constructors and accessors — everything but the async

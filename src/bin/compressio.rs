@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
-use compressio::{Config, Decoder, Direction, Encoder, Error, Format, Level};
+use compressio::{Config, Decoder, Dictionary, Direction, Encoder, Error, Format, Level};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Compress or decompress files in any of compressio's formats.
@@ -57,6 +57,19 @@ struct Cli {
     /// Compress with THREADS worker threads (0: one per core)
     #[arg(short = 'T', long = "threads", value_name = "THREADS")]
     threads: Option<usize>,
+    /// Compress, decompress or test with the dictionary DICT (zstd, zlib, deflate): a file
+    /// `--train` or `zstd --train` wrote, or any raw content
+    #[arg(short = 'D', long = "dict", value_name = "DICT")]
+    dict: Option<PathBuf>,
+    /// Train a zstd dictionary on the FILEs (sample messages, one per file) into -o DICT
+    #[arg(long = "train", requires = "output", conflicts_with_all = ["decompress", "test", "list", "advise", "stdout", "dict"])]
+    train: bool,
+    /// With --train: the dictionary's maximum size in bytes
+    #[arg(long = "maxdict", value_name = "BYTES", default_value_t = 112_640, requires = "train")]
+    maxdict: usize,
+    /// The dictionary `-D` names, loaded once
+    #[arg(skip)]
+    dictionary: Option<Dictionary>,
     /// Keep (don't delete) input files
     #[arg(short = 'k', long = "keep")]
     keep: bool,
@@ -117,9 +130,27 @@ fn main() -> ExitCode {
     if cli.files.is_empty() {
         cli.files.push("-".into());
     }
+    if cli.train {
+        return match train(&cli) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("compressio: --train: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if cli.output.is_some() && cli.files.len() > 1 {
         eprintln!("compressio: -o works with one input only");
         return ExitCode::from(1);
+    }
+    if let Some(path) = &cli.dict {
+        match std::fs::read(path).map_err(Error::from).and_then(Dictionary::from_bytes) {
+            Ok(dict) => cli.dictionary = Some(dict),
+            Err(e) => {
+                eprintln!("compressio: {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
     }
     let mut status = 0u8;
     for file in &cli.files {
@@ -317,7 +348,28 @@ fn config(cli: &Cli) -> Config {
     if let Some(n) = cli.threads {
         config = config.threads(n);
     }
+    if let Some(dict) = &cli.dictionary {
+        config = config.dictionary(dict);
+    }
     config
+}
+
+/// `--train`: a zstd dictionary from the sample FILEs, written to `-o`.
+fn train(cli: &Cli) -> Result<(), AnyError> {
+    let samples = cli.files.iter().map(std::fs::read).collect::<io::Result<Vec<_>>>()?;
+    let dict = Dictionary::train(&samples, cli.maxdict)?;
+    let path = cli.output.as_ref().ok_or("--train needs -o DICT")?;
+    std::fs::write(path, dict.as_bytes())?;
+    if !cli.quiet {
+        eprintln!(
+            "compressio: trained dictionary {:#010x} of {} bytes on {} samples: {}",
+            dict.id(),
+            dict.as_bytes().len(),
+            samples.len(),
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 fn process(cli: &Cli, file: &str) -> Result<Outcome, AnyError> {

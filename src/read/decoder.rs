@@ -130,7 +130,7 @@ impl<R: Read> Decoder<R> {
     /// ```
     pub fn auto_with_config(mut inner: R, config: &Config) -> Result<Self> {
         let mut core = DecodeCore::new(None, config)?;
-        let probe = *Format::ALL.iter().find(|f| f.is_enabled()).ok_or(Error::UnknownFormat)?;
+        let probe = config.probe_format()?;
         let settings = config.resolve(probe, Direction::Decompress)?;
         let mut buf = Buffer::new(settings.buffer_size, config.pool.as_ref());
         // the bytes read to find the format stay for the decoder

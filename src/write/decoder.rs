@@ -61,8 +61,11 @@ impl DecodeState {
     pub fn new(format: Option<Format>, config: &Config) -> Result<Self> {
         let core = DecodeCore::new(format, config)?;
         // the buffer size is format-independent; any format resolves it
-        let probe = format.or(core.format()).or_else(|| Format::ALL.iter().copied().find(|f| f.is_enabled()));
-        let settings = config.resolve(probe.ok_or(Error::UnknownFormat)?, Direction::Decompress)?;
+        let probe = match format.or(core.format()) {
+            Some(format) => format,
+            None => config.probe_format()?,
+        };
+        let settings = config.resolve(probe, Direction::Decompress)?;
         Ok(DecodeState { core, buf: Buffer::new(settings.buffer_size, config.pool.as_ref()) })
     }
 
