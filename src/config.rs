@@ -396,7 +396,7 @@ impl Config {
     /// rather than nothing. Encoders and decoders need the same dictionary; a decoder without
     /// it reports [`Error::NeedsDictionary`] with the ID the stream names (never garbage).
     ///
-    /// zstd, zlib and raw deflate only: for the other formats it is
+    /// zstd, zlib, raw deflate and lz4 only: for the other formats it is
     /// [`Error::InvalidConfig`] (their streams cannot carry one), never silently ignored. A
     /// decoder given a dictionary for a stream that was compressed without one decodes it
     /// normally (the dictionary goes unused).
@@ -417,9 +417,10 @@ impl Config {
 
     /// Several dictionaries, for decoders of streams compressed with different ones: each
     /// zstd frame (by its dictionary ID) and each zlib stream (by its DICTID, the Adler-32 of
-    /// the content) picks its own. Encoders use the first. A zstd frame that names no
-    /// dictionary (raw-content dictionaries, `zstd --no-dictID`) uses the one the decoder used
-    /// last, the first at the start; raw deflate, which names none, always uses the first.
+    /// the content) picks its own, as does each lz4 frame (by its Dict-ID). Encoders use the
+    /// first. A zstd frame that names no dictionary (raw-content dictionaries, `zstd
+    /// --no-dictID`) uses the one the decoder used last, the first at the start; raw deflate
+    /// and lz4 frames that name none (the lz4 CLI writes no ID) use the first.
     /// An empty slice removes the dictionaries.
     pub fn dictionaries(mut self, dicts: &[crate::Dictionary]) -> Self {
         self.dictionaries = if dicts.is_empty() { None } else { Some(dicts.into()) };

@@ -34,7 +34,8 @@ pub(crate) const ZSTD_DICT_MAGIC: [u8; 4] = [0x37, 0xa4, 0x30, 0xec];
 /// | zstd | trained or raw content | the dictionary ID (trained dictionaries; raw content has none) |
 /// | zlib | its content (the last 32 KiB count) | FDICT and the Adler-32 of the content (RFC 1950 DICTID) |
 /// | deflate | its content (the last 32 KiB count) | nothing: both sides must agree |
-/// | gzip, lz4, xz, lzma, brotli, bzip2 | [`Error::InvalidConfig`] | |
+/// | lz4 | its last 64 KiB, as the lz4 CLI's `-D` (every block's history, or the first's with linked blocks) | the Dict-ID field, for a trained dictionary (its ID) |
+/// | gzip, xz, lzma, brotli, bzip2 | [`Error::InvalidConfig`] | |
 ///
 /// ```
 /// use compressio::{compress_with, decompress_with, Config, Dictionary, Format};
@@ -194,6 +195,6 @@ pub(crate) type Dictionaries = Option<Arc<[Dictionary]>>;
 /// `InvalidConfig` for a format that cannot use a dictionary.
 pub(crate) fn unsupported(format: Format) -> Error {
     Error::InvalidConfig(format!(
-        "{format} has no dictionaries (zstd, zlib and deflate do); a {format} stream cannot name one"
+        "{format} has no dictionaries (zstd, zlib, deflate and lz4 do); a {format} stream cannot name one"
     ))
 }

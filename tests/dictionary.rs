@@ -1,8 +1,8 @@
 //! Dictionaries: round trips in every shape for the formats that have them (zstd, zlib, raw
-//! deflate), trained and raw-content, the ratio they buy on small messages, the typed error
+//! deflate, lz4), trained and raw-content, the ratio they buy on small messages, the typed error
 //! for a missing or wrong dictionary, the formats that refuse one, several dictionaries in one
 //! decoder, threads and pools, and interop with the zstd CLI both ways.
-#![cfg(all(feature = "zstd", feature = "deflate"))]
+#![cfg(all(feature = "zstd", feature = "deflate", feature = "lz4"))]
 
 mod common;
 
@@ -48,7 +48,7 @@ fn raw() -> Dictionary {
     Dictionary::from_bytes(samples(16, 1024).concat()).unwrap()
 }
 
-const WITH: [Format; 3] = [Format::Zstd, Format::Zlib, Format::Deflate];
+const WITH: [Format; 4] = [Format::Zstd, Format::Zlib, Format::Deflate, Format::Lz4];
 
 /// zlib's DICTID: the Adler-32 of the dictionary (RFC 1950), written out for the test.
 fn adler32(data: &[u8]) -> u32 {
@@ -107,7 +107,11 @@ fn a_dictionary_multiplies_the_ratio_of_1_kib_messages() {
         println!("{format}: 200 messages of 1 KiB, ratio {r0:.2} without, {r1:.2} with a 16 KiB dictionary ({:.2}x)", r1 / r0);
         // (these messages are several log lines each, redundant within themselves already:
         // ratio 3.7 alone; the dictionary still buys 1.65x with zstd, 1.56x with zlib)
-        let gain = if format == Format::Zstd { 1.5 } else { 1.3 };
+        let gain = match format {
+            Format::Zstd => 1.5,
+            Format::Lz4 => 1.2,
+            _ => 1.3,
+        };
         assert!(r1 >= gain * r0, "{format}: {r1:.2} vs {r0:.2}");
     }
 }
@@ -144,12 +148,24 @@ fn decoding_without_the_dictionary_is_a_typed_error_naming_it() {
         let err = std::io::copy(&mut decoder, &mut std::io::sink()).unwrap_err();
         assert!(matches!(Error::from(err), Error::NeedsDictionary { .. }));
     }
-    // streams that cannot name their dictionary (raw content in zstd, raw deflate) decode to
-    // an error without it, never to garbage that passes
-    for format in [Format::Zstd, Format::Deflate] {
+    // lz4 frames name a trained dictionary by its ID too
+    let packed = compress_with(&data, Format::Lz4, &Config::default().dictionary(&a)).unwrap();
+    for config in [Config::default(), Config::default().dictionary(&b)] {
+        match decompress_with(&packed, Format::Lz4, &config) {
+            Err(Error::NeedsDictionary { format: Format::Lz4, id }) => assert_eq!(id, a.id()),
+            other => panic!("{other:?}"),
+        }
+    }
+    // streams that cannot name their dictionary (raw content in zstd and lz4, raw deflate)
+    // decode to an error without it, never to garbage that passes
+    for format in [Format::Zstd, Format::Deflate, Format::Lz4] {
         let packed = compress_with(&data, format, &Config::default().dictionary(&b)).unwrap();
         assert!(decompress(&packed, format).is_err(), "{format}");
     }
+    // (lz4 with Level::Best: linked blocks, the dictionary as the first block's history)
+    let packed =
+        compress_with(&data, Format::Lz4, &Config::default().dictionary(&b).level(Level::Best)).unwrap();
+    assert!(decompress(&packed, Format::Lz4).is_err());
     // with the right one, after all that, it decodes
     let packed = compress_with(&data, Format::Zstd, &Config::default().dictionary(&a)).unwrap();
     assert_eq!(decompress_with(&packed, Format::Zstd, &Config::default().dictionary(&a)).unwrap(), data);
@@ -293,4 +309,31 @@ fn the_zstd_cli_reads_our_frames_and_we_read_its_with_either_trained_dictionary(
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_lz4_cli_reads_our_frames_and_we_read_its_with_a_dictionary() {
+    if !have_tool("lz4") {
+        assert!(!tools_required(), "lz4 is required");
+        return;
+    }
+    let dict = raw();
+    let path = std::env::temp_dir().join(format!("compressio-lz4-dict-{}", std::process::id()));
+    std::fs::write(&path, dict.as_bytes()).unwrap();
+    let p = path.to_str().unwrap();
+    let data = [message(40, 1024), message(41, 100_000)].concat();
+    for level in [Level::Default, Level::Best] {
+        let config = Config::default().dictionary(&dict).level(level);
+        let packed = compress_with(&data, Format::Lz4, &config).unwrap();
+        assert_eq!(run_tool("lz4", &["-d", "-q", "-c", "-D", p], &packed), data, "{level:?}");
+    }
+    for mode in ["-BD", "-BI"] {
+        let theirs = run_tool("lz4", &["-q", "-c", mode, "-D", p], &data);
+        assert_eq!(
+            decompress_with(&theirs, Format::Lz4, &Config::default().dictionary(&dict)).unwrap(),
+            data,
+            "{mode}"
+        );
+    }
+    std::fs::remove_file(&path).unwrap();
 }

@@ -826,16 +826,24 @@ fn every_shape_holds_one_buffer_plus_the_codec_and_the_bufread_shapes_no_buffer(
 }
 
 #[test]
-#[cfg(all(feature = "zstd", feature = "deflate"))]
+#[cfg(all(feature = "zstd", feature = "deflate", feature = "lz4"))]
 fn with_a_dictionary_reset_and_pooled_adapters_allocate_nothing_after_warm_up() {
     use compressio::{compress_with, Dictionary};
     let samples: Vec<Vec<u8>> = (0..400).map(|i| json_message(i, 700)).collect();
     let message = json_message(9999, 1024);
     let trained = Dictionary::train(&samples, 8 << 10).unwrap();
     let raw = Dictionary::from_bytes(samples[..20].concat()).unwrap();
-    for (format, dict) in
-        [(Format::Zstd, &trained), (Format::Zstd, &raw), (Format::Zlib, &raw), (Format::Deflate, &raw)]
-    {
+    let cases = [
+        (Format::Zstd, &trained),
+        (Format::Zstd, &raw),
+        (Format::Zlib, &raw),
+        (Format::Deflate, &raw),
+        (Format::Lz4, &trained),
+    ];
+    for (format, dict) in cases {
+        // lz4_flex's block compressor with a dictionary builds its 16 KiB hash table per call
+        // (it has no reusable-table form with a dictionary): one allocation per block
+        let allowed = if format == Format::Lz4 { 100 } else { 0 };
         let config = Config::default().dictionary(dict);
         let packed = compress_with(&message, format, &config).unwrap();
         assert_eq!(decompress_with(&packed, format, &config).unwrap(), message);
@@ -864,7 +872,12 @@ fn with_a_dictionary_reset_and_pooled_adapters_allocate_nothing_after_warm_up() 
                 round();
             }
         });
-        assert_eq!(m.allocations, 0, "{format} {dict:?}: {} allocations in 100 reset rounds", m.allocations);
+        assert!(
+            m.allocations <= allowed,
+            "{format} {dict:?}: {} allocations in 100 reset rounds",
+            m.allocations
+        );
+        println!("{format} {dict:?}: {} allocations in 100 reset rounds", m.allocations);
 
         // pooled fresh adapters: the contexts (and the dictionary they reference) come back
         let pool = BufferPool::new(4);
@@ -891,15 +904,16 @@ fn with_a_dictionary_reset_and_pooled_adapters_allocate_nothing_after_warm_up() 
                 fresh();
             }
         });
-        assert_eq!(
-            m.allocations, 0,
+        assert!(
+            m.allocations <= allowed,
             "{format} {dict:?}: {} allocations in 100 pooled messages",
             m.allocations
         );
+        println!("{format} {dict:?}: {} allocations in 100 pooled messages", m.allocations);
     }
 }
 
-#[cfg(all(feature = "zstd", feature = "deflate"))]
+#[cfg(all(feature = "zstd", feature = "deflate", feature = "lz4"))]
 /// A JSON-ish message of about `len` bytes (request logs: shared keys, varying values).
 fn json_message(i: u64, len: usize) -> Vec<u8> {
     let mut out = Vec::new();

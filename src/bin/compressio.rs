@@ -57,7 +57,7 @@ struct Cli {
     /// Compress with THREADS worker threads (0: one per core)
     #[arg(short = 'T', long = "threads", value_name = "THREADS")]
     threads: Option<usize>,
-    /// Compress, decompress or test with the dictionary DICT (zstd, zlib, deflate): a file
+    /// Compress, decompress or test with the dictionary DICT (zstd, zlib, deflate, lz4): a file
     /// `--train` or `zstd --train` wrote, or any raw content
     #[arg(short = 'D', long = "dict", value_name = "DICT")]
     dict: Option<PathBuf>,

@@ -46,6 +46,16 @@ pub(crate) struct Lz4Decoder {
     history: Vec<u8>,
     /// The current member is a skippable frame.
     skippable: bool,
+    /// Dictionaries given: a frame names its own by Dict-ID, or (none named) uses the first.
+    dictionaries: crate::dictionary::Dictionaries,
+    /// The current frame's dictionary, an index into `dictionaries`.
+    dict: Option<usize>,
+}
+
+/// The window of dictionary `index` among `dictionaries` (a frame's dictionary, if any).
+fn window_of(dictionaries: &crate::dictionary::Dictionaries, index: Option<usize>) -> Option<&[u8]> {
+    let dicts = dictionaries.as_deref()?;
+    index.and_then(|i| dicts.get(i)).map(super::dict_window)
 }
 
 impl Lz4Decoder {
@@ -72,6 +82,8 @@ impl Lz4Decoder {
             produced: 0,
             history: Vec::new(),
             skippable: false,
+            dictionaries: settings.dictionaries.clone(),
+            dict: None,
         }
     }
 
@@ -87,9 +99,12 @@ impl Lz4Decoder {
     /// A new frame with this descriptor: check what it needs against the limit before
     /// allocating it, then prepare the buffers and checksums.
     fn start_frame(&mut self, frame: Descriptor) -> CodecResult<()> {
-        if frame.dict_id.is_some() {
-            return Err(Fault::unsupported("frame needs a dictionary"));
-        }
+        let dicts = self.dictionaries.as_deref().unwrap_or_default();
+        self.dict = match frame.dict_id {
+            Some(id) => Some(dicts.iter().position(|d| d.id() == id).ok_or(Fault::Dictionary(id))?),
+            // a frame that names none (the lz4 CLI's -D writes no ID): the first, if any
+            None => (!dicts.is_empty()).then_some(0),
+        };
         let block_max = frame.block_max();
         // one compressed block (with its checksum), one decoded block, and the 64 KiB window
         // of linked frames
@@ -108,6 +123,9 @@ impl Lz4Decoder {
         self.hasher = Xxh32::new(0);
         self.produced = 0;
         self.history.clear();
+        if let (true, Some(window)) = (frame.linked, window_of(&self.dictionaries, self.dict)) {
+            self.history.extend_from_slice(window);
+        }
         Ok(())
     }
 
@@ -131,6 +149,9 @@ impl Lz4Decoder {
             data.len()
         } else if self.frame.linked && !self.history.is_empty() {
             block::decompress_into_with_dict(data, dst, &self.history)
+                .map_err(|e| Fault::corrupt(format!("invalid block: {e}")))?
+        } else if let (false, Some(window)) = (self.frame.linked, window_of(&self.dictionaries, self.dict)) {
+            block::decompress_into_with_dict(data, dst, window)
                 .map_err(|e| Fault::corrupt(format!("invalid block: {e}")))?
         } else {
             block::decompress_into(data, dst).map_err(|e| Fault::corrupt(format!("invalid block: {e}")))?

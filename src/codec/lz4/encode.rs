@@ -10,6 +10,7 @@ use super::{block_code, MAGIC};
 use crate::codec::parallel::{self, BlockCompressor, Parallel, ParallelStream};
 use crate::codec::{CodecResult, Encode, Fault, InBuf, OutBuf, Status};
 use crate::settings::Settings;
+use crate::Dictionary;
 
 fn compressor_error(e: impl std::fmt::Display) -> Fault {
     Fault::backend(format!("lz4 compressor failed: {e}"))
@@ -42,6 +43,8 @@ fn write_block(data: &[u8], dst: &mut [u8], dict: &[u8], table: &mut CompressTab
 struct Lz4Job {
     block_size: usize,
     table: CompressTable,
+    /// Every block starts from the dictionary's window, if there is one.
+    dict: Option<Dictionary>,
 }
 
 impl BlockCompressor for Lz4Job {
@@ -51,8 +54,9 @@ impl BlockCompressor for Lz4Job {
         let bound = input.chunks(self.block_size).map(|b| block_bound(b.len())).sum();
         out.resize(bound, 0);
         let mut len = 0;
+        let window = self.dict.as_ref().map_or(&[][..], super::dict_window);
         for data in input.chunks(self.block_size) {
-            len += write_block(data, &mut out[len..], &[], &mut self.table)?;
+            len += write_block(data, &mut out[len..], window, &mut self.table)?;
         }
         out.truncate(len);
         Ok(())
@@ -83,8 +87,10 @@ pub(crate) struct Lz4Encoder {
     staged_end: usize,
     hasher: Xxh32,
     table: CompressTable,
-    /// Linked blocks: the last 64 KiB of input.
+    /// Linked blocks: the last 64 KiB of input (at the start, the dictionary's window).
     history: Vec<u8>,
+    /// The dictionary: the first block's history (linked), every block's (independent).
+    dict: Option<Dictionary>,
     finished: bool,
     /// `threads(n)` with independent blocks: the blocks are compressed by workers...
     parallel: Option<ParallelStream<Lz4Job>>,
@@ -102,9 +108,11 @@ impl Lz4Encoder {
             block_checksum: false,
             content_checksum: settings.checksum,
             content_size: None,
-            dict_id: None,
+            // the frame names a dictionary by its zstd-style ID; raw content has none
+            dict_id: settings.dictionary().map(Dictionary::id).filter(|&id| id != 0),
             block_code: block_code(settings),
         };
+        let dict = settings.dictionary().cloned();
         let mut header = [0u8; 4 + frame::MAX_DESCRIPTOR];
         header[..4].copy_from_slice(&MAGIC);
         let mut desc = [0u8; frame::MAX_DESCRIPTOR];
@@ -116,6 +124,7 @@ impl Lz4Encoder {
                 Some(ParallelStream::new(Parallel::new(threads, job_size(block_size), 0, || Lz4Job {
                     block_size,
                     table: CompressTable::large(),
+                    dict: dict.clone(),
                 })?))
             }
             _ => None, // linked blocks depend on each other: one thread
@@ -134,11 +143,22 @@ impl Lz4Encoder {
             hasher: Xxh32::new(0),
             table: CompressTable::large(),
             history: Vec::with_capacity(if linked { WINDOW } else { 0 }),
+            dict,
             finished: false,
             parallel,
             use_parallel: false,
             probe: (0, 0),
-        })
+        }
+        .primed())
+    }
+
+    /// Linked blocks start from the dictionary's window.
+    fn primed(mut self) -> Self {
+        self.history.clear();
+        if let (true, Some(dict)) = (self.linked, &self.dict) {
+            self.history.extend_from_slice(super::dict_window(dict));
+        }
+        self
     }
 
     /// Output what is already prepared (header, staged block); false while some remains.
@@ -173,7 +193,12 @@ impl Lz4Encoder {
             }
             &mut self.staged
         };
-        let len = write_block(data, dst, &self.history, &mut self.table)?;
+        let prefix: &[u8] = match (self.linked, &self.dict) {
+            (true, _) => &self.history,
+            (false, Some(dict)) => super::dict_window(dict),
+            (false, None) => &[],
+        };
+        let len = write_block(data, dst, prefix, &mut self.table)?;
         if self.parallel.is_some() {
             self.probe.0 += data.len() as u64;
             self.probe.1 += len as u64;
@@ -295,6 +320,9 @@ impl Encode for Lz4Encoder {
         self.staged_end = 0;
         self.hasher = Xxh32::new(0);
         self.history.clear();
+        if let (true, Some(dict)) = (self.linked, &self.dict) {
+            self.history.extend_from_slice(super::dict_window(dict));
+        }
         self.finished = false;
         self.use_parallel = false;
         self.probe = (0, 0);

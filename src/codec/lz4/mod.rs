@@ -28,7 +28,7 @@ pub(crate) static SPEC: Spec = Spec {
     // lz4_flex has only LZ4's fast compressor: the two levels choose independent blocks (1,
     // each decodable alone) or linked blocks (2, each may refer to the previous 64 KiB)
     levels: Levels { named: [1, 1, 1, 2], min: 1, max: 2 },
-    dictionaries: false,
+    dictionaries: true,
     codec: CODEC,
 };
 
@@ -37,6 +37,14 @@ pub(crate) const MAGIC: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
 
 fn matches(prefix: &[u8]) -> Match {
     match_magic(prefix, &MAGIC)
+}
+
+/// What a dictionary is to lz4 (as to the lz4 CLI's `-D`): its last 64 KiB, the history
+/// the first block (linked frames) or every block (independent blocks) starts from.
+#[cfg(feature = "lz4")]
+fn dict_window(dict: &crate::Dictionary) -> &[u8] {
+    let content = dict.as_bytes();
+    &content[content.len().saturating_sub(frame::WINDOW)..]
 }
 
 /// Level 2 (`Level::Best`) writes linked blocks.
