@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::io::{Read, Write};
 
 use compressio::alloc::TrackingAllocator;
-use compressio::{compress, BufferPool, Config, Decoder, Encoder, Format};
+use compressio::{compress_with, BufferPool, Config, Decoder, Dictionary, Encoder, Format};
 use criterion::{criterion_group, Criterion, Throughput};
 
 #[global_allocator]
@@ -31,9 +31,13 @@ impl Write for Sink {
 }
 
 fn message(len: usize) -> Vec<u8> {
+    message_seeded(len, 0)
+}
+
+fn message_seeded(len: usize, seed: u64) -> Vec<u8> {
     let words = ["request", "user", "id", "status", "ok", "latency", "ms", "path", "/api/v1/items"];
     let mut out = Vec::with_capacity(len + 16);
-    let mut i = 0u64;
+    let mut i = seed;
     while out.len() < len {
         i = i.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         out.extend_from_slice(words[(i >> 60) as usize % words.len()].as_bytes());
@@ -53,8 +57,12 @@ struct Case {
 
 impl Case {
     fn new(format: Format, len: usize) -> Self {
+        Self::with_config(format, len, &Config::default())
+    }
+
+    fn with_config(format: Format, len: usize, config: &Config) -> Self {
         let msg = message(len);
-        let packed = compress(&msg, format).unwrap();
+        let packed = compress_with(&msg, format, config).unwrap();
         Case { format, msg, packed, out: vec![0; 64 * 1024] }
     }
 
@@ -83,9 +91,13 @@ struct Reused<'a> {
 
 impl<'a> Reused<'a> {
     fn new(case: &'a Case) -> Self {
+        Self::with_config(case, &Config::default())
+    }
+
+    fn with_config(case: &'a Case, config: &Config) -> Self {
         Reused {
-            enc: Encoder::new(Sink::default(), case.format).unwrap(),
-            dec: Decoder::new(&case.packed[..], case.format).unwrap(),
+            enc: Encoder::with_config(Sink::default(), case.format, config).unwrap(),
+            dec: Decoder::with_config(&case.packed[..], case.format, config).unwrap(),
         }
     }
 
@@ -130,6 +142,28 @@ fn allocations_per_message() {
     }
 }
 
+/// 1 KiB messages with a dictionary trained on others like them (`<format>+dict/1KiB`), in
+/// the three modes; compare with `<format>/1KiB`.
+fn bench_dictionary(c: &mut Criterion) {
+    let samples: Vec<Vec<u8>> = (1..=500).map(|seed| message_seeded(1024, seed)).collect();
+    let dict = Dictionary::train(&samples, 16 << 10).unwrap();
+    let config = Config::default().dictionary(&dict);
+    for format in [Format::Zstd, Format::Zlib, Format::Lz4] {
+        let mut group = c.benchmark_group(format!("{format}+dict/1KiB"));
+        group.throughput(Throughput::Elements(1));
+        let mut case = Case::with_config(format, 1024, &config);
+        group.bench_function("fresh", |b| b.iter(|| case.fresh(&config)));
+        let pool = BufferPool::new(4);
+        let pooled = config.clone().pool(&pool);
+        group.bench_function("pooled", |b| b.iter(|| case.fresh(&pooled)));
+        let case2 = Case::with_config(format, 1024, &config);
+        let mut out = vec![0u8; 64 * 1024];
+        let mut reused = Reused::with_config(&case2, &config);
+        group.bench_function("reset", |b| b.iter(|| reused.round(&case2, &mut out)));
+        group.finish();
+    }
+}
+
 fn bench(c: &mut Criterion) {
     for &format in FORMATS {
         for &(len, name) in SIZES {
@@ -153,7 +187,7 @@ criterion_group! {
     name = messages;
     config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = bench
+    targets = bench, bench_dictionary
 }
 
 fn main() {
