@@ -156,6 +156,7 @@ pub struct Config {
     pub(crate) large_window: bool,
     pub(crate) size_hint: Option<u64>,
     pub(crate) dictionaries: crate::dictionary::Dictionaries,
+    pub(crate) reference: Option<crate::dictionary::Reference>,
 }
 
 impl Config {
@@ -415,6 +416,35 @@ impl Config {
         self.dictionaries(std::slice::from_ref(dict))
     }
 
+    /// Delta compression, as `zstd --patch-from`: compress (and decompress) against `old`, the
+    /// previous version of the data, so that what the two share costs almost nothing — a new
+    /// release of a file against the last one, a database page against its previous image.
+    /// zstd only (any other format is [`Error::InvalidConfig`], as is a reference together
+    /// with a dictionary).
+    ///
+    /// The encoder's window grows to cover the reference (2 × its size, rounded up to a power
+    /// of two; at most 1 GiB) and libzstd's long-distance matcher finds the far matches. The
+    /// decoder needs the same `old` bytes and a window that large within
+    /// [`max_memory`](Config::max_memory) (by default 256 MiB: references up to 64 MiB).
+    /// Frames are interchangeable with `zstd --patch-from=OLD` both ways.
+    ///
+    /// ```
+    /// use compressio::{compress, compress_with, decompress_with, Config, Format};
+    ///
+    /// let old: Vec<u8> = (0..20_000u32).flat_map(|i| format!("line {i}: {}\n", i * 7919 % 10007).into_bytes()).collect();
+    /// let mut new = old.clone();
+    /// new.splice(5_000..5_000, b"an inserted line\n".iter().copied());
+    /// let config = Config::default().reference(old.clone());
+    /// let patch = compress_with(&new, Format::Zstd, &config)?;
+    /// assert!(patch.len() * 20 < compress(&new, Format::Zstd)?.len());
+    /// assert_eq!(decompress_with(&patch, Format::Zstd, &config)?, new);
+    /// # Ok::<(), compressio::Error>(())
+    /// ```
+    pub fn reference(mut self, old: impl Into<bytes::Bytes>) -> Self {
+        self.reference = Some(crate::dictionary::Reference(old.into()));
+        self
+    }
+
     /// Several dictionaries, for decoders of streams compressed with different ones: each
     /// zstd frame (by its dictionary ID) and each zlib stream (by its DICTID, the Adler-32 of
     /// the content) picks its own, as does each lz4 frame (by its Dict-ID). Encoders use the
@@ -543,7 +573,10 @@ impl Config {
     pub(crate) fn probe_format(&self) -> Result<Format> {
         let enabled = || Format::ALL.iter().copied().filter(|f| f.is_enabled());
         enabled()
-            .find(|f| self.dictionaries.is_none() || f.spec().dictionaries)
+            .find(|f| {
+                (self.dictionaries.is_none() || f.spec().dictionaries)
+                    && (self.reference.is_none() || f.spec().reference)
+            })
             .or_else(|| enabled().next())
             .ok_or(Error::UnknownFormat)
     }
@@ -568,6 +601,16 @@ impl Config {
         if self.dictionaries.is_some() && !format.spec().dictionaries {
             return Err(crate::dictionary::unsupported(format));
         }
+        if self.reference.is_some() {
+            if !format.spec().reference {
+                return Err(Error::InvalidConfig(format!(
+                    "{format} cannot compress against a reference (zstd can, as zstd --patch-from)"
+                )));
+            }
+            if self.dictionaries.is_some() {
+                return Err(Error::InvalidConfig("a reference and a dictionary cannot be combined".into()));
+            }
+        }
         Ok(Settings {
             level: match direction {
                 Direction::Compress => self.level.backend_level(format)?,
@@ -586,6 +629,7 @@ impl Config {
                 Direction::Decompress => None,
             },
             dictionaries: self.dictionaries.clone(),
+            reference: self.reference.clone(),
         })
     }
 }

@@ -198,3 +198,21 @@ pub(crate) fn unsupported(format: Format) -> Error {
         "{format} has no dictionaries (zstd, zlib, deflate and lz4 do); a {format} stream cannot name one"
     ))
 }
+
+/// The old version of a file that `Config::reference` compresses against: shared bytes,
+/// compared by identity (a pool must not mistake two references of equal length, and must not
+/// compare megabytes to find out).
+#[derive(Clone)]
+pub(crate) struct Reference(pub Bytes);
+
+impl PartialEq for Reference {
+    fn eq(&self, other: &Reference) -> bool {
+        self.0.as_ptr() == other.0.as_ptr() && self.0.len() == other.0.len()
+    }
+}
+
+impl fmt::Debug for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Reference({} bytes)", self.0.len())
+    }
+}

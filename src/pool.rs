@@ -279,6 +279,7 @@ pub(crate) struct CodecKey {
     /// The very dictionaries (by identity; the key keeps them alive, so an address is never
     /// reused while a pooled codec prepared from it waits).
     dictionaries: crate::dictionary::Dictionaries,
+    reference: Option<crate::dictionary::Reference>,
 }
 
 impl CodecKey {
@@ -293,6 +294,7 @@ impl CodecKey {
             large_window: s.large_window,
             size_hint: s.size_hint,
             dictionaries: s.dictionaries.clone(),
+            reference: s.reference.clone(),
         }
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct Settings {
     pub size_hint: Option<u64>,
     /// Dictionaries (formats whose spec allows them): encoders use the first, decoders pick.
     pub dictionaries: crate::dictionary::Dictionaries,
+    /// The reference of delta compression (formats whose spec allows it).
+    pub reference: Option<crate::dictionary::Reference>,
 }
 
 impl Settings {

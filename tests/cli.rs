@@ -395,3 +395,29 @@ fn train_a_dictionary_and_use_it_both_ways_with_the_zstd_cli() {
         assert!(!tools_required(), "zstd is required");
     }
 }
+
+#[test]
+#[cfg(feature = "zstd")]
+fn patch_from_compresses_a_new_version_against_the_old_both_ways_with_zstd() {
+    let dir = TempDir::new("patch");
+    let old: Vec<u8> =
+        (0..40_000u32).flat_map(|i| format!("row {i}: value {}\n", i * 7919 % 10007).into_bytes()).collect();
+    let mut new = old.clone();
+    new.splice(200_000..200_000, b"a new row in the middle\n".iter().copied());
+    let (old_path, new_path) = (dir.path("old"), dir.path("new"));
+    fs::write(&old_path, &old).unwrap();
+    fs::write(&new_path, &new).unwrap();
+    let patch = run(&["--patch-from", s(&old_path), "-c", s(&new_path)], b"");
+    assert_eq!(code(&patch), 0, "{}", stderr(&patch));
+    let alone = run(&["-c", s(&new_path)], b"").stdout;
+    assert!(patch.stdout.len() * 20 < alone.len(), "{} vs {}", patch.stdout.len(), alone.len());
+    assert_eq!(run(&["--patch-from", s(&old_path), "-d", "-c"], &patch.stdout).stdout, new);
+    if have_tool("zstd") {
+        let arg = format!("--patch-from={}", s(&old_path));
+        assert_eq!(run_tool("zstd", &["-d", "-q", "-c", &arg], &patch.stdout), new);
+        let theirs = run_tool("zstd", &["-q", "-c", &arg, s(&new_path)], b"");
+        assert_eq!(run(&["--patch-from", s(&old_path), "-d", "-c"], &theirs).stdout, new);
+    } else {
+        assert!(!tools_required(), "zstd is required");
+    }
+}

@@ -337,3 +337,84 @@ fn the_lz4_cli_reads_our_frames_and_we_read_its_with_a_dictionary() {
     }
     std::fs::remove_file(&path).unwrap();
 }
+
+/// An "old version" (log-like text) and a new one with a few edits.
+fn versions() -> (Vec<u8>, Vec<u8>) {
+    let old: Vec<u8> = (0..3000).flat_map(|i| message(i, 700)).collect();
+    let mut new = old.clone();
+    new.splice(100_000..100_000, b"an inserted paragraph, not in the old version\n".iter().copied());
+    new.drain(1_000_000..1_000_500);
+    new.extend_from_slice(&message(99_999, 5000));
+    (old, new)
+}
+
+#[test]
+fn a_reference_makes_a_new_version_cost_its_edits_only() {
+    let (old, new) = versions();
+    let plain = compress(&new, Format::Zstd).unwrap();
+    for threads in [None, Some(2)] {
+        let config = Config::default().reference(old.clone());
+        let config = match threads {
+            Some(n) => config.threads(n),
+            None => config,
+        };
+        let patch = compress_with(&new, Format::Zstd, &config).unwrap();
+        println!(
+            "{} bytes new version: {} compressed alone, {} against the old (threads {threads:?})",
+            new.len(),
+            plain.len(),
+            patch.len()
+        );
+        assert!(patch.len() * 20 < plain.len(), "{} vs {}", patch.len(), plain.len());
+        assert_eq!(decompress_with(&patch, Format::Zstd, &config).unwrap(), new);
+        // without the reference: an error, never the new version
+        assert!(decompress(&patch, Format::Zstd).is_err());
+    }
+    // reset references it again for the next stream; the caller's bytes may be gone
+    let config = Config::default().reference(old.clone());
+    let mut encoder = compressio::Encoder::with_config(Vec::new(), Format::Zstd, &config).unwrap();
+    drop(old);
+    std::io::Write::write_all(&mut encoder, &new).unwrap();
+    let first = encoder.reset(Vec::new()).unwrap();
+    std::io::Write::write_all(&mut encoder, &new).unwrap();
+    let second = encoder.finish().unwrap();
+    assert_eq!(first, second);
+    assert_eq!(
+        decompress_with(&[first, second].concat(), Format::Zstd, &config).unwrap(),
+        [&new[..], &new[..]].concat()
+    );
+    // zstd only, and not with a dictionary
+    for format in common::formats().filter(|&f| f != Format::Zstd) {
+        assert!(matches!(compress_with(b"x", format, &config), Err(Error::InvalidConfig(_))), "{format}");
+    }
+    assert!(matches!(
+        compress_with(b"x", Format::Zstd, &config.clone().dictionary(&raw())),
+        Err(Error::InvalidConfig(_))
+    ));
+}
+
+#[test]
+fn patches_interoperate_with_zstd_patch_from_both_ways() {
+    if !have_tool("zstd") {
+        assert!(!tools_required(), "zstd is required");
+        return;
+    }
+    let (old, new) = versions();
+    let path = std::env::temp_dir().join(format!("compressio-patch-{}", std::process::id()));
+    std::fs::write(&path, &old).unwrap();
+    let arg = format!("--patch-from={}", path.to_str().unwrap());
+    let config = Config::default().reference(old.clone());
+    let ours = compress_with(&new, Format::Zstd, &config).unwrap();
+    assert_eq!(run_tool("zstd", &["-d", "-q", "-c", &arg], &ours), new);
+    let size = format!("--stream-size={}", new.len());
+    let theirs = run_tool("zstd", &["-3", "-q", "-c", &arg, &size], &new);
+    assert_eq!(decompress_with(&theirs, Format::Zstd, &config).unwrap(), new);
+    println!(
+        "patch of a {} byte version: ours {} bytes, zstd -3 --patch-from {} bytes",
+        new.len(),
+        ours.len(),
+        theirs.len()
+    );
+    assert!((ours.len() as f64) < 1.1 * theirs.len() as f64);
+    std::fs::remove_file(&path).unwrap();
+}

@@ -61,8 +61,15 @@ struct Cli {
     /// `--train` or `zstd --train` wrote, or any raw content
     #[arg(short = 'D', long = "dict", value_name = "DICT")]
     dict: Option<PathBuf>,
+    /// Delta compression against OLD, the previous version (zstd, as zstd --patch-from);
+    /// decompressing needs the same OLD
+    #[arg(long = "patch-from", value_name = "OLD", conflicts_with = "dict")]
+    patch_from: Option<PathBuf>,
+    /// The reference `--patch-from` names, loaded once
+    #[arg(skip)]
+    reference: Option<bytes::Bytes>,
     /// Train a zstd dictionary on the FILEs (sample messages, one per file) into -o DICT
-    #[arg(long = "train", requires = "output", conflicts_with_all = ["decompress", "test", "list", "advise", "stdout", "dict"])]
+    #[arg(long = "train", requires = "output", conflicts_with_all = ["decompress", "test", "list", "advise", "stdout", "dict", "patch_from"])]
     train: bool,
     /// With --train: the dictionary's maximum size in bytes
     #[arg(long = "maxdict", value_name = "BYTES", default_value_t = 112_640, requires = "train")]
@@ -142,6 +149,15 @@ fn main() -> ExitCode {
     if cli.output.is_some() && cli.files.len() > 1 {
         eprintln!("compressio: -o works with one input only");
         return ExitCode::from(1);
+    }
+    if let Some(path) = &cli.patch_from {
+        match std::fs::read(path) {
+            Ok(old) => cli.reference = Some(old.into()),
+            Err(e) => {
+                eprintln!("compressio: {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
     }
     if let Some(path) = &cli.dict {
         match std::fs::read(path).map_err(Error::from).and_then(Dictionary::from_bytes) {
@@ -350,6 +366,11 @@ fn config(cli: &Cli) -> Config {
     }
     if let Some(dict) = &cli.dictionary {
         config = config.dictionary(dict);
+    }
+    if let Some(old) = &cli.reference {
+        // a window over the reference: let the decoder have what it needs (as zstd does
+        // with --patch-from), up to 2 GiB
+        config = config.reference(old.clone()).max_memory((4 * old.len() as u64).clamp(256 << 20, 2 << 30));
     }
     config
 }

@@ -24,6 +24,7 @@ pub(crate) static SPEC: Spec = Spec {
     // compression uses (nginx's default is 6). `Best` is 11.
     levels: Levels { named: [0, 4, 6, 11], min: 0, max: 11 },
     dictionaries: false,
+    reference: false,
     codec: CODEC,
 };
 

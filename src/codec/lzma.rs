@@ -13,6 +13,7 @@ pub(crate) static SPEC: Spec = Spec {
     members: Members::SINGLE,
     levels: crate::codec::xz::PRESETS,
     dictionaries: false,
+    reference: false,
     codec: CODEC,
 };
 

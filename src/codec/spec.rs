@@ -25,6 +25,9 @@ pub(crate) struct Spec {
     /// Streams of the format can be compressed against a dictionary (`Config::dictionary`);
     /// `false` makes a dictionary `InvalidConfig`.
     pub dictionaries: bool,
+    /// Delta compression against a reference (`Config::reference`, zstd's `--patch-from`);
+    /// `false` makes a reference `InvalidConfig`.
+    pub reference: bool,
     /// The codec, or `None` when this build was compiled without `feature`.
     pub codec: Option<Codec>,
 }

@@ -12,6 +12,7 @@ pub(crate) static SPEC: Spec = Spec {
     members: Members { concatenated: true, skippable: false, padding: true },
     levels: PRESETS,
     dictionaries: false,
+    reference: false,
     codec: CODEC,
 };
 

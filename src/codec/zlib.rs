@@ -15,6 +15,7 @@ pub(crate) static SPEC: Spec = Spec {
     members: Members::SINGLE,
     levels: deflate::LEVELS,
     dictionaries: true,
+    reference: false,
     codec: CODEC,
 };
 

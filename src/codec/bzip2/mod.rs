@@ -27,6 +27,7 @@ pub(crate) static SPEC: Spec = Spec {
     // the level is the block size in 100 kB: bzip2's own -1..-9, default -9
     levels: Levels { named: [1, 5, 9, 9], min: 1, max: 9 },
     dictionaries: false,
+    reference: false,
     codec: CODEC,
 };
 
@@ -143,6 +144,7 @@ mod tests {
             large_window: false,
             size_hint: None,
             dictionaries: None,
+            reference: None,
         }
     }
 

@@ -22,6 +22,7 @@ pub(crate) static SPEC: Spec = Spec {
     members: Members::SINGLE,
     levels: LEVELS,
     dictionaries: true,
+    reference: false,
     codec: CODEC,
 };
 

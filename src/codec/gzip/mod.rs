@@ -20,6 +20,7 @@ pub(crate) static SPEC: Spec = Spec {
     members: Members { concatenated: true, skippable: false, padding: false },
     levels: crate::codec::deflate::LEVELS,
     dictionaries: false,
+    reference: false,
     codec: CODEC,
 };
 

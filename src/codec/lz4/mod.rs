@@ -29,6 +29,7 @@ pub(crate) static SPEC: Spec = Spec {
     // each decodable alone) or linked blocks (2, each may refer to the previous 64 KiB)
     levels: Levels { named: [1, 1, 1, 2], min: 1, max: 2 },
     dictionaries: true,
+    reference: false,
     codec: CODEC,
 };
 

@@ -39,6 +39,10 @@ impl ZstdDecoder {
         let mut dctx: DCtx<'static> = DCtx::try_create().ok_or_else(Fault::out_of_memory)?;
         dctx.set_parameter(DParameter::WindowLogMax(frame::window_log_max(settings.max_memory)))
             .map_err(|code| Fault::InvalidConfig(error_name(code)))?;
+        if let Some(reference) = &settings.reference {
+            // the old version, loaded (copied) for every frame to come
+            dctx.load_dictionary(&reference.0).map_err(|code| Fault::backend(error_name(code)))?;
+        }
         let dicts = settings.dictionaries.as_deref().unwrap_or_default();
         if dicts.len() > 1 {
             // libzstd then keeps them all and picks the one each frame names

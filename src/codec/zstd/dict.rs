@@ -58,9 +58,30 @@ pub(super) fn attach_cdict(cctx: &mut CCtx<'static>, cdict: &Arc<CDict<'static>>
     cctx.ref_cdict(cdict)
 }
 
+/// Reference `prefix` from `cctx` for the next frame (libzstd forgets a prefix when a frame
+/// ends: call again after each reset), as zstd --patch-from does: the reference becomes the
+/// start of the window, where the ordinary and long-distance matchers see all of it.
+///
+/// The caller keeps `prefix` (these `Bytes`, whose heap content never moves) alive at least
+/// as long as `cctx`, as for `attach_cdict`.
+pub(super) fn attach_prefix(cctx: &mut CCtx<'static>, prefix: &bytes::Bytes) -> SafeResult {
+    // SAFETY: `Bytes` points at immutable heap memory that stays put while any clone lives;
+    // the caller holds this one as long as `cctx` (a field after it, never replaced), so the
+    // slice outlives every use libzstd makes of it.
+    let prefix: &'static [u8] = unsafe { std::slice::from_raw_parts(prefix.as_ptr(), prefix.len()) };
+    cctx.ref_prefix(prefix)
+}
+
 /// Reference `ddict` from `dctx` (with the same contract as `attach_cdict`).
 pub(super) fn attach_ddict(dctx: &mut DCtx<'static>, ddict: &Arc<DDict<'static>>) -> SafeResult {
     // SAFETY: as in `attach_cdict`: the caller holds this `Arc` as long as `dctx`.
     let ddict: &'static DDict<'static> = unsafe { &*Arc::as_ptr(ddict) };
     dctx.ref_ddict(ddict)
+}
+
+/// The window log that covers a reference of `len` bytes and as much new data (at least the
+/// level's own window, at most 1 GiB).
+pub(crate) fn reference_window_log(len: usize, level: i32, cap: Option<u32>) -> u32 {
+    let cover = (2 * len.max(1)).next_power_of_two().trailing_zeros();
+    cover.max(crate::memory::zstd::window_log(level, cap)).clamp(10, 30)
 }

@@ -54,6 +54,8 @@ pub(crate) struct ZstdEncoder {
     /// The prepared dictionary `cctx` references (after `cctx`: dropped after it). Shared with
     /// every encoder of the same dictionary and level; `reset` keeps it referenced.
     _cdict: Option<Arc<CDict<'static>>>,
+    /// The reference `cctx` uses as its prefix (after `cctx`: dropped after it).
+    reference: Option<bytes::Bytes>,
 }
 
 impl ZstdEncoder {
@@ -67,6 +69,15 @@ impl ZstdEncoder {
         }
         let probe =
             settings.threads.map(|threads| Probe { threads, held: Vec::new(), fed: 0, decided: false });
+        if let Some(reference) = &settings.reference {
+            // as zstd --patch-from: a window over the reference and what follows it, and the
+            // long-distance matcher for the far matches; the reference is the window's prefix
+            // (not copied; referenced again for each frame)
+            let window = super::dict::reference_window_log(reference.0.len(), settings.level, cap);
+            cctx.set_parameter(CParameter::WindowLog(window)).map_err(encoder_error)?;
+            cctx.set_parameter(CParameter::EnableLongDistanceMatching(true)).map_err(encoder_error)?;
+            super::dict::attach_prefix(&mut cctx, &reference.0).map_err(encoder_error)?;
+        }
         let cdict = match settings.dictionary() {
             Some(dict) => {
                 let cdict = super::dict::cdict(dict, settings.level)?;
@@ -75,7 +86,8 @@ impl ZstdEncoder {
             }
             None => None,
         };
-        Ok(ZstdEncoder { cctx, level: settings.level, window_cap: cap, probe, _cdict: cdict })
+        let reference = settings.reference.as_ref().map(|r| r.0.clone());
+        Ok(ZstdEncoder { cctx, level: settings.level, window_cap: cap, probe, _cdict: cdict, reference })
     }
 
     /// Multithreaded mode: hold input back until `PROBE` bytes (or a flush) decide between
@@ -164,6 +176,9 @@ impl Encode for ZstdEncoder {
 
     fn reset(&mut self) -> CodecResult<()> {
         self.cctx.reset(zstd_safe::ResetDirective::SessionOnly).map_err(encoder_error)?;
+        if let Some(reference) = &self.reference {
+            super::dict::attach_prefix(&mut self.cctx, reference).map_err(encoder_error)?;
+        }
         if let Some(probe) = &mut self.probe {
             // the next frame decides afresh; the held buffer is kept for it
             probe.held.clear();

@@ -31,6 +31,7 @@ pub(crate) static SPEC: Spec = Spec {
     // negative levels are libzstd's fast modes; `Best` stops at 19 like the CLI without --ultra
     levels: Levels { named: [1, 2, 3, 19], min: -(1 << 17), max: 22 },
     dictionaries: true,
+    reference: true,
     codec: CODEC,
 };
 
@@ -45,8 +46,10 @@ const CODEC: Option<Codec> = Some(Codec {
     // a prepared dictionary is shared by every context that uses it, but counted in full in
     // each estimate (a lone adapter pays for it)
     encoder_memory: |s| {
-        let dict =
-            s.dictionary().map_or(0, |d| crate::memory::zstd::cdict_bytes(d.as_bytes().len(), s.level));
+        let dict = s.dictionary().map_or(0, |d| crate::memory::zstd::cdict_bytes(d.as_bytes().len(), s.level))
+            // a reference (not copied): the larger window's buffers and the long-distance
+            // matcher's tables, roughly two windows
+            + s.reference.as_ref().map_or(0, |r| 2usize << dict::reference_window_log(r.0.len(), s.level, s.history_log()));
         dict + match s.threads {
             Some(threads) => encode::mt_encoder_bytes(s.level, s.history_log(), threads) + encode::PROBE,
             None => crate::memory::zstd::cstream_bytes(s.level, s.history_log()),
@@ -54,8 +57,13 @@ const CODEC: Option<Codec> = Some(Codec {
     },
     decoder_memory: |s| {
         let dicts = s.dictionaries.as_deref().unwrap_or_default();
+        let window = match &s.reference {
+            Some(r) => dict::reference_window_log(r.0.len(), s.level, s.history_log()),
+            None => crate::memory::zstd::window_log(s.level, s.history_log()),
+        };
         dicts.iter().map(|d| crate::memory::zstd::ddict_bytes(d.as_bytes().len())).sum::<usize>()
-            + crate::memory::zstd::dstream_bytes(crate::memory::zstd::window_log(s.level, s.history_log()))
+            + s.reference.as_ref().map_or(0, |r| r.0.len())
+            + crate::memory::zstd::dstream_bytes(window)
     },
 });
 #[cfg(not(feature = "zstd"))]
