@@ -46,6 +46,8 @@ fn replay_every_saved_fuzz_input() {
                 }
             } else if target == "decode_shapes" {
                 harness::shapes(&data);
+            } else if target == "decode_dict" {
+                harness::dict(&data);
             } else {
                 let format =
                     target_format(&target).unwrap_or_else(|| panic!("unknown target directory {target}"));

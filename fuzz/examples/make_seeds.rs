@@ -133,6 +133,25 @@ fn main() {
             }
         }
     }
+    // decode_dict: streams compressed against the harness's dictionary
+    let dir = out.join("decode_dict");
+    std::fs::create_dir_all(&dir).expect("create corpus dir");
+    let dict = compressio_fuzz::harness::fuzz_dictionary();
+    for (f, &format) in compressio_fuzz::harness::DICT_FORMATS.iter().enumerate() {
+        let config = Config::default().dictionary(&dict);
+        let messages = [
+            br#"{"id":7,"user":"u7","action":"view","ok":true}"#.to_vec(),
+            text(900),
+            [br#"{"id":1,"user":"u1","action":"edit","ok":false}"#.to_vec(), noise(200)].concat(),
+        ];
+        for (i, m) in messages.iter().enumerate() {
+            let packed = compress_with(m, format, &config).expect("seed compresses");
+            for (j, b) in [6u8, 0, 3].iter().enumerate() {
+                write(&dir, format!("{}-{i}-{j}", format.name()), &[&[f as u8, *b][..], &packed].concat());
+                total += 1;
+            }
+        }
+    }
     let dir = out.join("roundtrip");
     std::fs::create_dir_all(&dir).expect("create corpus dir");
     for (i, s) in [text(64), text(2000), noise(300), vec![0; 1000]].iter().enumerate() {

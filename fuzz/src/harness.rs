@@ -229,3 +229,60 @@ fn bufread_decode(
         }
     }
 }
+
+/// The raw-content dictionary the `decode_dict` target decodes with (the seeds are
+/// compressed against it).
+pub fn fuzz_dictionary() -> compressio::Dictionary {
+    static DICT: std::sync::OnceLock<compressio::Dictionary> = std::sync::OnceLock::new();
+    DICT.get_or_init(|| {
+        let text: Vec<u8> = (0..400u32)
+            .flat_map(|i| {
+                format!(r#"{{"id":{i},"user":"u{}","action":"view","ok":true}}"#, i % 13).into_bytes()
+            })
+            .collect();
+        compressio::Dictionary::from_bytes(text).expect("dictionary")
+    })
+    .clone()
+}
+
+/// The formats with dictionaries, as `decode_dict` picks them.
+pub const DICT_FORMATS: [Format; 4] = [Format::Zstd, Format::Zlib, Format::Deflate, Format::Lz4];
+
+/// Decode `data` (byte 0 picks the format, byte 1 the buffer size) with `fuzz_dictionary`,
+/// through `read::Decoder` and `bufread::Decoder`: no panic, output within the limit, both
+/// agree; and whatever zstd stream we accept, libzstd given the same dictionary accepts too,
+/// with the same bytes.
+pub fn dict(data: &[u8]) {
+    let [f, b, stream @ ..] = data else { return };
+    let format = DICT_FORMATS[usize::from(*f) % DICT_FORMATS.len()];
+    let buffer = BUFFERS[usize::from(*b) % BUFFERS.len()];
+    let dict = fuzz_dictionary();
+    let config =
+        Config::default().max_output(MAX_OUTPUT).max_memory(MAX_MEMORY).buffer_size(buffer).dictionary(&dict);
+    let read = stream_decode(Some(format), stream, &config, 4096);
+    let buffered = bufread_decode(Some(format), stream, &config, buffer.max(8));
+    match (&read, &buffered) {
+        (Ok(a), Ok(b)) => assert!(a.1 == b.1, "{format}: read and bufread decode differently"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("{format} buffer {buffer}: read {} but bufread {}", summary(&read), summary(&buffered)),
+    }
+    let Ok((_, out)) = read else { return };
+    assert!(out.len() as u64 <= MAX_OUTPUT);
+    if format == Format::Zstd {
+        let theirs =
+            zstd::stream::read::Decoder::with_dictionary(std::io::BufReader::new(stream), dict.as_bytes())
+                .and_then(read_all);
+        match theirs {
+            Ok(theirs) => assert!(
+                theirs == out,
+                "zstd: libzstd decodes {} bytes with the dictionary, we {}",
+                theirs.len(),
+                out.len()
+            ),
+            Err(e) => panic!(
+                "zstd: we accept this stream ({} bytes out), libzstd with the dictionary says: {e}",
+                out.len()
+            ),
+        }
+    }
+}
