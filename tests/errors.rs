@@ -18,6 +18,7 @@ fn all_variants() -> Vec<Error> {
         Error::LimitExceeded { limit: 42 },
         Error::InvalidConfig("bad".into()),
         Error::Unsupported { format: Format::Lz4, detail: "dictionary".into() },
+        Error::NeedsDictionary { format: Format::Zstd, id: 0x1234_5678 },
     ]
 }
 
@@ -32,6 +33,7 @@ fn io_error_round_trip_keeps_the_variant() {
         io::ErrorKind::InvalidData,
         io::ErrorKind::InvalidInput,
         io::ErrorKind::Unsupported,
+        io::ErrorKind::InvalidInput,
     ];
     for (err, kind) in all_variants().into_iter().zip(kinds) {
         let text = err.to_string();

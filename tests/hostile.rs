@@ -480,6 +480,7 @@ fn every_single_bit_flip_is_an_error_or_harmless_never_a_panic() {
                         Error::Truncated { .. }
                         | Error::TrailingData { .. }
                         | Error::Unsupported { .. }
+                        | Error::NeedsDictionary { .. }
                         | Error::LimitExceeded { .. },
                     ) => other_err += 1,
                     Err(e) => panic!("{format}: bit {bit} of byte {i}: {e:?}"),

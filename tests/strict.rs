@@ -295,6 +295,7 @@ fn bit_flips_never_panic_and_checksummed_formats_never_return_wrong_data() {
                     | Err(Error::Truncated { .. })
                     | Err(Error::TrailingData { .. })
                     | Err(Error::Unsupported { .. })
+                    | Err(Error::NeedsDictionary { .. })
                     | Err(Error::LimitExceeded { .. }) => {}
                     Err(e) => panic!("{format}: flip at {i}: unexpected error {e:?}"),
                 }

@@ -1,16 +1,18 @@
 //! `Dictionary`: shared bytes that small messages are compressed against, and the prepared
 //! forms the codecs build from them once (a zstd `CDict` per level, a `DDict`, zlib's
 //! Adler-32), cached in the dictionary itself so that every adapter, thread and pool using it
-//! shares them. The codecs own what they prepare; this module only keeps it.
+//! shares them. The codecs own what they prepare; this module only keeps it. A leaf (the
+//! settings carry dictionaries): making one — training, checking — is `make.rs`'s.
+
+mod make;
+
+pub(crate) use make::unsupported;
 
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-
-use crate::error::{Error, Result};
-use crate::format::Format;
 
 /// A zstd dictionary file (as `zstd --train` writes) starts with this (little-endian
 /// 0xEC30A437).
@@ -35,7 +37,7 @@ pub(crate) const ZSTD_DICT_MAGIC: [u8; 4] = [0x37, 0xa4, 0x30, 0xec];
 /// | zlib | its content (the last 32 KiB count) | FDICT and the Adler-32 of the content (RFC 1950 DICTID) |
 /// | deflate | its content (the last 32 KiB count) | nothing: both sides must agree |
 /// | lz4 | its last 64 KiB, as the lz4 CLI's `-D` (every block's history, or the first's with linked blocks) | the Dict-ID field, for a trained dictionary (its ID) |
-/// | gzip, xz, lzma, brotli, bzip2 | [`Error::InvalidConfig`] | |
+/// | gzip, xz, lzma, brotli, bzip2 | [`Error::InvalidConfig`](crate::Error::InvalidConfig) | |
 ///
 /// ```
 /// use compressio::{compress_with, decompress_with, Config, Dictionary, Format};
@@ -63,64 +65,9 @@ struct Inner {
 type Prepared = (TypeId, u64, Arc<dyn Any + Send + Sync>);
 
 impl Dictionary {
-    /// Train a zstd-format dictionary of at most `max_size` bytes from sample messages
-    /// (zstd's ZDICT trainer, as `zstd --train`): the samples should be typical messages,
-    /// a few hundred or more, totalling about 100 × `max_size` (zstd's advice). The result
-    /// has a random dictionary ID and works with zstd's CLI (`zstd -D`) too.
-    ///
-    /// Errors: [`Error::InvalidConfig`] when the samples are too few or too small to train
-    /// on (ZDICT's own verdict), [`Error::Unsupported`] without the `zstd` feature.
-    ///
-    /// ```
-    /// use compressio::{compress_with, Config, Dictionary, Format};
-    ///
-    /// let samples: Vec<String> = (0..2000)
-    ///     .map(|i| format!(r#"{{"id":{i},"user":"user{}","action":"{}","ok":true}}"#, i % 97,
-    ///                      ["login", "logout", "view", "edit"][i % 4]))
-    ///     .collect();
-    /// let dict = Dictionary::train(&samples, 4096)?;
-    /// assert!(dict.id() != 0 && dict.as_bytes().len() <= 4096);
-    /// let plain = compress_with(samples[7].as_bytes(), Format::Zstd, &Config::default())?;
-    /// let with = compress_with(samples[7].as_bytes(), Format::Zstd, &Config::default().dictionary(&dict))?;
-    /// assert!(with.len() < plain.len());
-    /// # Ok::<(), compressio::Error>(())
-    /// ```
-    pub fn train<S: AsRef<[u8]>>(samples: &[S], max_size: usize) -> Result<Dictionary> {
-        #[cfg(feature = "zstd")]
-        {
-            let bytes = crate::codec::zstd::train(samples, max_size)?;
-            Dictionary::from_bytes(bytes)
-        }
-        #[cfg(not(feature = "zstd"))]
-        {
-            let _ = (samples, max_size);
-            Err(Error::disabled(Format::Zstd))
-        }
-    }
-
-    /// A dictionary from its bytes: a zstd dictionary file (trained by
-    /// [`train`](Dictionary::train) or by `zstd --train`; recognised by its magic number,
-    /// and checked) or raw content (anything else: the bytes are the history itself).
-    ///
-    /// An empty dictionary is [`Error::InvalidConfig`], as is a zstd dictionary file that
-    /// libzstd cannot load.
-    pub fn from_bytes(bytes: impl Into<Bytes>) -> Result<Dictionary> {
-        let bytes = bytes.into();
-        if bytes.is_empty() {
-            return Err(Error::InvalidConfig("a dictionary must not be empty".into()));
-        }
-        let id = match bytes.get(..8) {
-            Some(head) if head[..4] == ZSTD_DICT_MAGIC => {
-                u32::from_le_bytes([head[4], head[5], head[6], head[7]])
-            }
-            _ => 0,
-        };
-        let dict = Dictionary { inner: Arc::new(Inner { bytes, id, prepared: Mutex::new(Vec::new()) }) };
-        #[cfg(feature = "zstd")]
-        if dict.is_zstd_format() {
-            crate::codec::zstd::check_dictionary(&dict)?;
-        }
-        Ok(dict)
+    /// A dictionary of these bytes with this ID (checked by the caller: see `make.rs`).
+    pub(crate) fn from_parts(bytes: Bytes, id: u32) -> Dictionary {
+        Dictionary { inner: Arc::new(Inner { bytes, id, prepared: Mutex::new(Vec::new()) }) }
     }
 
     /// The dictionary's bytes, as given or trained.
@@ -191,13 +138,6 @@ impl fmt::Debug for Dictionary {
 /// The dictionaries a config carries, shared (cloning a config or resolving it allocates
 /// nothing).
 pub(crate) type Dictionaries = Option<Arc<[Dictionary]>>;
-
-/// `InvalidConfig` for a format that cannot use a dictionary.
-pub(crate) fn unsupported(format: Format) -> Error {
-    Error::InvalidConfig(format!(
-        "{format} has no dictionaries (zstd, zlib, deflate and lz4 do); a {format} stream cannot name one"
-    ))
-}
 
 /// The old version of a file that `Config::reference` compresses against: shared bytes,
 /// compared by identity (a pool must not mistake two references of equal length, and must not
