@@ -7,34 +7,10 @@
 mod common;
 
 use common::adapters::{decoders, encoders};
-use common::{have_tool, run_tool, tools_required, Fault};
+use common::{have_tool, json_message as message, run_tool, tools_required, Fault};
 use compressio::{
     compress, compress_with, decompress, decompress_with, Config, Dictionary, Error, Format, Level,
 };
-
-/// A JSON-ish log message of exactly `len` bytes: shared keys, varying values.
-fn message(i: u64, len: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut n = i.wrapping_add(1);
-    while out.len() < len {
-        n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        out.extend_from_slice(
-            format!(
-                r#"{{"ts":{},"level":"{}","service":"checkout","path":"/api/v2/orders/{}","status":{},"user":"u{}","ms":{}}}"#,
-                1_700_000_000 + (n >> 40) % 100_000,
-                ["info", "warn", "error", "debug"][(n >> 20) as usize % 4],
-                (n >> 30) % 100_000,
-                [200, 201, 404, 500][(n >> 10) as usize % 4],
-                (n >> 50) % 5000,
-                (n >> 5) % 900
-            )
-            .as_bytes(),
-        );
-        out.push(b'\n');
-    }
-    out.truncate(len);
-    out
-}
 
 fn samples(count: u64, len: usize) -> Vec<Vec<u8>> {
     (0..count).map(|i| message(i, len)).collect()

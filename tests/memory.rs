@@ -912,28 +912,3 @@ fn with_a_dictionary_reset_and_pooled_adapters_allocate_nothing_after_warm_up() 
         println!("{format} {dict:?}: {} allocations in 100 pooled messages", m.allocations);
     }
 }
-
-#[cfg(all(feature = "zstd", feature = "deflate", feature = "lz4"))]
-/// A JSON-ish message of about `len` bytes (request logs: shared keys, varying values).
-fn json_message(i: u64, len: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut n = i;
-    while out.len() < len {
-        n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        out.extend_from_slice(
-            format!(
-                r#"{{"ts":{},"level":"{}","service":"checkout","path":"/api/v2/orders/{}","status":{},"user":"u{}","ms":{}}}"#,
-                1_700_000_000 + (n >> 40) % 100_000,
-                ["info", "warn", "error", "debug"][(n >> 20) as usize % 4],
-                (n >> 30) % 100_000,
-                [200, 201, 404, 500][(n >> 10) as usize % 4],
-                (n >> 50) % 5000,
-                (n >> 5) % 900
-            )
-            .as_bytes(),
-        );
-        out.push(b'\n');
-    }
-    out.truncate(len);
-    out
-}

@@ -476,3 +476,27 @@ pub fn run_child(test: &str, case: &str) -> String {
         None => panic!("child {test} {case}: no result\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)),
     }
 }
+
+/// A JSON-ish log message of exactly `len` bytes: shared keys, varying values.
+pub fn json_message(i: u64, len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut n = i.wrapping_add(1);
+    while out.len() < len {
+        n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        out.extend_from_slice(
+            format!(
+                r#"{{"ts":{},"level":"{}","service":"checkout","path":"/api/v2/orders/{}","status":{},"user":"u{}","ms":{}}}"#,
+                1_700_000_000 + (n >> 40) % 100_000,
+                ["info", "warn", "error", "debug"][(n >> 20) as usize % 4],
+                (n >> 30) % 100_000,
+                [200, 201, 404, 500][(n >> 10) as usize % 4],
+                (n >> 50) % 5000,
+                (n >> 5) % 900
+            )
+            .as_bytes(),
+        );
+        out.push(b'\n');
+    }
+    out.truncate(len);
+    out
+}
