@@ -221,7 +221,9 @@ fn a_cancelled_write_leaves_the_adapter_consistent() {
     let (_, waker) = counting_waker();
     let mut cx = Context::from_waker(&waker);
     for format in formats() {
-        for config in [Config::default().buffer_size(1000), Config::default().threads(2)] {
+        for (inline, config) in
+            [(true, Config::default().buffer_size(1000)), (false, Config::default().threads(2))]
+        {
             // the inner writer takes 100 bytes, then is pending, again and again
             let faults = [Fault::Ok(100), Fault::WouldBlock];
             let mut enc =
@@ -237,8 +239,11 @@ fn a_cancelled_write_leaves_the_adapter_consistent() {
             }
             let taken = enc.total_in() as usize;
             // brotli produces nothing until a meta-block of megabytes is complete, so its
-            // inner writer is never pending here and the write completes in one poll
-            if format != Format::Brotli {
+            // inner writer is never pending here and the write completes in one poll; with
+            // threads, whether output (and so Pending) comes before the 50 polls are over
+            // depends on the encoder's thread (xz's first block is 24 MiB): only the inline
+            // encoder is sure to be cut off mid-way
+            if format != Format::Brotli && inline {
                 assert!(taken < data.len(), "{format}: the write was not cancelled mid-way");
             }
             let out = futures::executor::block_on(async {
