@@ -157,6 +157,7 @@ pub struct Config {
     pub(crate) size_hint: Option<u64>,
     pub(crate) dictionaries: crate::dictionary::Dictionaries,
     pub(crate) reference: Option<crate::dictionary::Reference>,
+    pub(crate) seekable: Option<usize>,
 }
 
 impl Config {
@@ -457,6 +458,43 @@ impl Config {
         self
     }
 
+    /// Encoders: write a **seekable** stream, cut into independently decodable blocks of
+    /// `bytes` of input, with the format's index at the end, so that
+    /// [`SeekableDecoder`](crate::SeekableDecoder) can read any range without decoding from
+    /// the start. Every decoder still reads the stream as an ordinary one.
+    ///
+    /// | format | layout | `bytes` |
+    /// |---|---|---|
+    /// | zstd | the zstd seekable format: one frame per block, the seek table (with checksums) in a skippable frame at the end | 1 ..= 1 GiB |
+    /// | gzip | BGZF (bgzip, htslib): one gzip member per block with its size in a `BC` extra field, then the end-of-file member | 1 ..= 65280 |
+    /// | xz | one xz block per `bytes` of input; the index is xz's own | 1 ..= 2^62 |
+    ///
+    /// Other formats, and combining it with a dictionary or reference, are
+    /// [`Error::InvalidConfig`]. With [`threads`](Config::threads), blocks are compressed in
+    /// parallel. Smaller blocks cost ratio (each starts with an empty history) and buy finer
+    /// access; 1 MiB is a good default for zstd and xz.
+    ///
+    /// ```
+    /// use std::io::{Cursor, Read, Seek, SeekFrom};
+    /// use compressio::{compress_with, Config, Format, SeekableDecoder};
+    ///
+    /// let data: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    /// let packed = compress_with(&data, Format::Zstd, &Config::default().seekable(64 * 1024))?;
+    /// assert_eq!(compressio::decompress(&packed, Format::Zstd)?, data); // an ordinary stream
+    ///
+    /// let mut file = SeekableDecoder::new(Cursor::new(packed))?;
+    /// assert_eq!(file.len(), data.len() as u64);
+    /// file.seek(SeekFrom::Start(500_000))?;
+    /// let mut four = [0u8; 4];
+    /// file.read_exact(&mut four)?;
+    /// assert_eq!(four, data[500_000..500_004]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seekable(mut self, bytes: usize) -> Self {
+        self.seekable = Some(bytes);
+        self
+    }
+
     /// Take the adapter's buffer from `pool` and give it back when the adapter is dropped
     /// (see [`BufferPool`]).
     ///
@@ -567,6 +605,28 @@ impl Config {
         Config::default().level(Level::Fastest).buffer_size(8 * 1024).max_memory(16 * 1024 * 1024)
     }
 
+    /// The block size of `seekable`, checked against `format`.
+    fn seekable_block(&self, format: Format) -> Result<Option<usize>> {
+        let Some(bytes) = self.seekable else { return Ok(None) };
+        let Some(access) = format.spec().codec.and_then(|c| c.random_access) else {
+            return Err(Error::InvalidConfig(format!(
+                "{format} has no seekable layout (zstd, gzip as BGZF and xz have)"
+            )));
+        };
+        if bytes == 0 || bytes as u64 > access.max_block {
+            return Err(Error::InvalidConfig(format!(
+                "seekable {format} blocks must hold 1 to {} bytes, not {bytes}",
+                access.max_block
+            )));
+        }
+        if self.dictionaries.is_some() || self.reference.is_some() {
+            return Err(Error::InvalidConfig(
+                "seekable streams cannot use a dictionary or a reference".into(),
+            ));
+        }
+        Ok(Some(bytes))
+    }
+
     /// The format to check the format-independent settings with while the real one is still
     /// to be detected: the first enabled format this config suits (with dictionaries, one
     /// that has them), else the first enabled one, to report what is wrong.
@@ -630,6 +690,10 @@ impl Config {
             },
             dictionaries: self.dictionaries.clone(),
             reference: self.reference.clone(),
+            seekable: match direction {
+                Direction::Compress => self.seekable_block(format)?,
+                Direction::Decompress => None,
+            },
         })
     }
 }

@@ -109,6 +109,7 @@ mod members;
 mod memory;
 mod pool;
 pub mod read;
+mod seekable;
 mod settings;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -124,6 +125,7 @@ pub use format::Format;
 pub use pool::{BufferPool, PoolStats};
 /// [`read::Decoder`], the decompressing reader.
 pub use read::Decoder;
+pub use seekable::SeekableDecoder;
 /// [`write::Encoder`], the compressing writer.
 pub use write::Encoder;
 

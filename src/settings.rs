@@ -26,6 +26,9 @@ pub(crate) struct Settings {
     pub dictionaries: crate::dictionary::Dictionaries,
     /// The reference of delta compression (formats whose spec allows it).
     pub reference: Option<crate::dictionary::Reference>,
+    /// Encoders: cut the stream into independent blocks of this many input bytes and write
+    /// the format's index (formats with random access).
+    pub seekable: Option<usize>,
 }
 
 impl Settings {

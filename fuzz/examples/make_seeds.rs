@@ -152,6 +152,19 @@ fn main() {
             }
         }
     }
+    // decode_seekable: seekable streams of every format that has them, small blocks
+    let dir = out.join("decode_seekable");
+    std::fs::create_dir_all(&dir).expect("create corpus dir");
+    for (format, block) in [(Format::Zstd, 700), (Format::Gzip, 500), (Format::Xz, 900)] {
+        for (i, s) in [text(3000), noise(1500), Vec::new()].iter().enumerate() {
+            let packed =
+                compress_with(s, format, &Config::default().seekable(block)).expect("seed compresses");
+            for (j, sel) in [0u8, 3, 40].iter().enumerate() {
+                write(&dir, format!("{}-{i}-{j}", format.name()), &[&[*sel][..], &packed].concat());
+                total += 1;
+            }
+        }
+    }
     let dir = out.join("roundtrip");
     std::fs::create_dir_all(&dir).expect("create corpus dir");
     for (i, s) in [text(64), text(2000), noise(300), vec![0; 1000]].iter().enumerate() {

@@ -286,3 +286,43 @@ pub fn dict(data: &[u8]) {
         }
     }
 }
+
+/// `decode_seekable`: byte 0 picks the threads and the reads, the rest is the file. Opening
+/// and reading any range must never panic, hang or allocate past the limits. When the whole
+/// content reads back without error (every block checked against its index entry), it must
+/// equal what the ordinary decoder makes of the file, if that accepts it, and every range read
+/// must equal the same range of it.
+pub fn seekable(data: &[u8]) {
+    let [sel, file @ ..] = data else { return };
+    let threads = 1 + usize::from(sel & 1);
+    let config = Config::default().max_memory(MAX_MEMORY).threads(threads);
+    let Ok(mut seekable) = compressio::SeekableDecoder::with_config(std::io::Cursor::new(file), &config)
+    else {
+        return;
+    };
+    let len = seekable.len();
+    let mut all = None;
+    if len <= MAX_OUTPUT {
+        let mut content = Vec::new();
+        if seekable.read_to_end(&mut content).is_ok() {
+            assert_eq!(content.len() as u64, len, "read_to_end and the index disagree");
+            let limits = Config::default().max_output(MAX_OUTPUT).max_memory(MAX_MEMORY);
+            if let Ok((_, plain)) = stream_decode(None, file, &limits, 65536) {
+                assert!(plain == content, "the seekable and the plain decode differ");
+            }
+            all = Some(content);
+        }
+    }
+    // a few reads at positions spread by the selector
+    let mut buf = vec![0u8; 1 + usize::from(*sel) * 97];
+    for k in 0..4u64 {
+        let pos = (u64::from(*sel) * 7919 * (k + 1)) % (len + 2);
+        let Ok(n) = seekable.read_at(pos, &mut buf) else { continue };
+        assert!(n <= buf.len());
+        assert!(n == 0 || pos.saturating_add(n as u64) <= len, "a read past the end");
+        if let (Some(all), true) = (&all, n > 0) {
+            let from = pos as usize;
+            assert!(all.get(from..from + n) == Some(&buf[..n]), "a range differs from the whole");
+        }
+    }
+}

@@ -175,6 +175,7 @@ const CODEC: Option<Codec> = Some(Codec {
     decoder: |s| Ok(Box::new(backend::BrotliDecoder::new(s))),
     encoder_memory: |s| encoder_bytes(s.level, lgwin(s), size_hint(s)),
     decoder_memory: |s| decoder_bytes(window_log(s)),
+    random_access: None,
 });
 #[cfg(not(feature = "brotli"))]
 const CODEC: Option<Codec> = None;

@@ -76,6 +76,7 @@ const CODEC: Option<Codec> = Some(Codec {
     },
     encoder_memory: |s| memusage(s, true),
     decoder_memory: |s| memusage(s, false),
+    random_access: None,
 });
 #[cfg(not(feature = "xz"))]
 const CODEC: Option<Codec> = None;

@@ -38,6 +38,7 @@ pub(crate) mod liblzma;
 pub(crate) mod lz4;
 pub(crate) mod lzma;
 pub(crate) mod parallel;
+pub(crate) mod seekable;
 pub(crate) mod spec;
 pub(crate) mod xz;
 pub(crate) mod zlib;

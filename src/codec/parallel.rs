@@ -66,6 +66,8 @@ pub(crate) struct Parallel<C: BlockCompressor> {
     jobs: Option<Sender<Job>>,
     results: Receiver<Done<C::Summary>>,
     workers: Vec<JoinHandle<()>>,
+    /// With no worker threads (`threads` 0): the compressor, run by `submit` itself.
+    inline: Option<C>,
     next_seq: u64,
     next_out: u64,
     /// The most blocks outstanding at once (`2 × threads`).
@@ -80,14 +82,16 @@ pub(crate) struct Parallel<C: BlockCompressor> {
 }
 
 impl<C: BlockCompressor> Parallel<C> {
-    /// `threads` workers, each with its own compressor from `make`.
+    /// `threads` workers, each with its own compressor from `make` (whose failure is returned); with 0, no thread: each
+    /// block is compressed when it is submitted, by the caller's thread (the same blocks and
+    /// bytes, one block outstanding at a time).
     pub fn new(
         threads: usize,
         block_size: usize,
         dict_size: usize,
-        mut make: impl FnMut() -> C,
+        mut make: impl FnMut() -> CodecResult<C>,
     ) -> CodecResult<Self> {
-        let threads = threads.max(1);
+        let inline = if threads == 0 { Some(make()?) } else { None };
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
         let (done_tx, done_rx) = mpsc::channel();
@@ -95,7 +99,7 @@ impl<C: BlockCompressor> Parallel<C> {
         for i in 0..threads {
             let jobs = job_rx.clone();
             let done: Sender<Done<C::Summary>> = done_tx.clone();
-            let mut compressor = make();
+            let mut compressor = make()?;
             let worker = std::thread::Builder::new()
                 .name(format!("compressio-{i}"))
                 .spawn(move || loop {
@@ -124,9 +128,10 @@ impl<C: BlockCompressor> Parallel<C> {
             jobs: Some(job_tx),
             results: done_rx,
             workers,
+            inline,
             next_seq: 0,
             next_out: 0,
-            max_outstanding: 2 * threads,
+            max_outstanding: (2 * threads).max(1),
             waiting: BTreeMap::new(),
             spare_dicts: Vec::new(),
             spare_inputs: Vec::new(),
@@ -179,7 +184,14 @@ impl<C: BlockCompressor> Parallel<C> {
             let from = input.len().saturating_sub(self.dict_size);
             self.history.extend_from_slice(&input[from..]);
         }
-        let output = self.spare_outputs.pop().unwrap_or_default();
+        let mut output = self.spare_outputs.pop().unwrap_or_default();
+        if let Some(compressor) = &mut self.inline {
+            output.clear();
+            let result = compressor.compress_block(&dict, &input, &mut output);
+            self.waiting.insert(self.next_seq, Done { seq: self.next_seq, dict, input, output, result });
+            self.next_seq += 1;
+            return Ok(());
+        }
         let job = Job { seq: self.next_seq, dict, input, output };
         match &self.jobs {
             Some(tx) if tx.send(job).is_ok() => {}

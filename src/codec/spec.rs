@@ -93,6 +93,9 @@ pub(crate) struct Codec {
     /// The same for a decoder of a stream that an encoder with these settings writes (a
     /// decoder's memory follows the stream it reads).
     pub decoder_memory: fn(&Settings) -> usize,
+    /// Seekable streams (`Config::seekable`, `SeekableDecoder`), for formats that have an
+    /// index of independent blocks.
+    pub random_access: Option<crate::codec::seekable::RandomAccess>,
 }
 
 /// How a byte prefix compares with a pattern that may need more bytes to decide.

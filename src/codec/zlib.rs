@@ -26,6 +26,7 @@ const CODEC: Option<Codec> = Some(Codec {
     decoder: |s| Ok(Box::new(deflate::stream::DeflateDecoder::new(true, s.dictionaries.clone())?)),
     encoder_memory: |s| deflate::compressor_bytes(deflate::window_bits(s)),
     decoder_memory: |_| deflate::INFLATE_BYTES,
+    random_access: None,
 });
 #[cfg(not(feature = "deflate"))]
 const CODEC: Option<Codec> = None;

@@ -112,6 +112,7 @@ const CODEC: Option<Codec> = Some(Codec {
         let level = level(s);
         decompressor_bytes(level, small_mode(level, s).unwrap_or(true))
     },
+    random_access: None,
 });
 #[cfg(not(feature = "bzip2"))]
 const CODEC: Option<Codec> = None;
@@ -145,6 +146,7 @@ mod tests {
             size_hint: None,
             dictionaries: None,
             reference: None,
+            seekable: None,
         }
     }
 

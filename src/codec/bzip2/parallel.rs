@@ -55,7 +55,7 @@ pub(crate) struct ParallelBzip2 {
 
 impl ParallelBzip2 {
     pub fn new(level: u32, threads: usize) -> CodecResult<Self> {
-        let engine = Parallel::new(threads, block_size(level), 0, || Bzip2Block { level })?;
+        let engine = Parallel::new(threads, block_size(level), 0, || Ok(Bzip2Block { level }))?;
         Ok(ParallelBzip2 { stream: ParallelStream::new(engine), level, wrote: false, empty_pos: None })
     }
 

@@ -42,6 +42,7 @@ const CODEC: Option<Codec> = Some(Codec {
     decoder: |s| Ok(Box::new(stream::DeflateDecoder::new(false, s.dictionaries.clone())?)),
     encoder_memory,
     decoder_memory: |_| INFLATE_BYTES,
+    random_access: None,
 });
 #[cfg(not(feature = "deflate"))]
 const CODEC: Option<Codec> = None;

@@ -66,8 +66,9 @@ impl ParallelDeflate {
     pub fn new(settings: &Settings, threads: usize) -> CodecResult<Self> {
         let level = Compression::new(preset(settings));
         let window_bits = super::window_bits(settings);
-        let engine =
-            Parallel::new(threads, PARALLEL_BLOCK, 1 << window_bits, || DeflateBlock { level, window_bits })?;
+        let engine = Parallel::new(threads, PARALLEL_BLOCK, 1 << window_bits, || {
+            Ok(DeflateBlock { level, window_bits })
+        })?;
         Ok(ParallelDeflate { stream: ParallelStream::new(engine), crc: crc32fast::Hasher::new(), end_pos: 0 })
     }
 

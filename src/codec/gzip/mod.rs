@@ -8,6 +8,8 @@
 use crate::codec::spec::{match_magic, Codec, Detect, Match, Members, Spec};
 
 #[cfg(feature = "deflate")]
+mod bgzf;
+#[cfg(feature = "deflate")]
 mod member;
 
 /// Multi-member: concatenated gzip files are one gzip file (RFC 1952 2.2).
@@ -26,10 +28,22 @@ pub(crate) static SPEC: Spec = Spec {
 
 #[cfg(feature = "deflate")]
 const CODEC: Option<Codec> = Some(Codec {
-    encoder: |s| Ok(Box::new(member::GzipEncoder::new(s)?)),
+    encoder: |s| match s.seekable {
+        Some(block) => Ok(Box::new(bgzf::encoder(s, block)?)),
+        None => Ok(Box::new(member::GzipEncoder::new(s)?)),
+    },
     decoder: |_| Ok(Box::new(member::GzipDecoder::new()?)),
-    encoder_memory: crate::codec::deflate::encoder_memory,
+    encoder_memory: |s| match s.seekable {
+        Some(block) => bgzf::encoder_memory(s, block),
+        None => crate::codec::deflate::encoder_memory(s),
+    },
     decoder_memory: |_| crate::codec::deflate::INFLATE_BYTES,
+    random_access: Some(crate::codec::seekable::RandomAccess {
+        max_block: bgzf::MAX_BLOCK,
+        read_index: bgzf::read_index,
+        frame_block: None,
+        block_checksum: None,
+    }),
 });
 #[cfg(not(feature = "deflate"))]
 const CODEC: Option<Codec> = None;

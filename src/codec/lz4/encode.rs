@@ -121,10 +121,8 @@ impl Lz4Encoder {
         let block_size = descriptor.block_max();
         let parallel = match settings.threads {
             Some(threads) if !linked => {
-                Some(ParallelStream::new(Parallel::new(threads, job_size(block_size), 0, || Lz4Job {
-                    block_size,
-                    table: CompressTable::large(),
-                    dict: dict.clone(),
+                Some(ParallelStream::new(Parallel::new(threads, job_size(block_size), 0, || {
+                    Ok(Lz4Job { block_size, table: CompressTable::large(), dict: dict.clone() })
                 })?))
             }
             _ => None, // linked blocks depend on each other: one thread

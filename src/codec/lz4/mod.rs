@@ -74,6 +74,7 @@ const CODEC: Option<Codec> = Some(Codec {
         let block = frame::block_max(block_code(s));
         2 * block + 4 + if linked(s) { frame::WINDOW } else { 0 }
     },
+    random_access: None,
 });
 #[cfg(not(feature = "lz4"))]
 const CODEC: Option<Codec> = None;

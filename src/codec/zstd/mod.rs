@@ -19,6 +19,8 @@ mod dict;
 pub(crate) use dict::{check_dictionary, train};
 #[cfg(feature = "zstd")]
 mod encode;
+#[cfg(feature = "zstd")]
+mod seekable;
 
 /// Concatenated frames and skippable frames decode as one stream, like `zstd -d`.
 pub(crate) static SPEC: Spec = Spec {
@@ -41,7 +43,10 @@ fn matches(prefix: &[u8]) -> Match {
 
 #[cfg(feature = "zstd")]
 const CODEC: Option<Codec> = Some(Codec {
-    encoder: |s| Ok(Box::new(encode::ZstdEncoder::new(s)?)),
+    encoder: |s| match s.seekable {
+        Some(block) => Ok(Box::new(seekable::encoder(s, block)?)),
+        None => Ok(Box::new(encode::ZstdEncoder::new(s)?)),
+    },
     decoder: |s| Ok(Box::new(decode::ZstdDecoder::new(s)?)),
     // a prepared dictionary is shared by every context that uses it, but counted in full in
     // each estimate (a lone adapter pays for it)
@@ -50,9 +55,12 @@ const CODEC: Option<Codec> = Some(Codec {
             // a reference (not copied): the larger window's buffers and the long-distance
             // matcher's tables, roughly two windows
             + s.reference.as_ref().map_or(0, |r| 2usize << dict::reference_window_log(r.0.len(), s.level, s.history_log()));
-        dict + match s.threads {
-            Some(threads) => encode::mt_encoder_bytes(s.level, s.history_log(), threads) + encode::PROBE,
-            None => crate::memory::zstd::cstream_bytes(s.level, s.history_log()),
+        dict + match (s.seekable, s.threads) {
+            (Some(block), threads) => seekable::encoder_memory(s, block, threads.unwrap_or(0)),
+            (None, Some(threads)) => {
+                encode::mt_encoder_bytes(s.level, s.history_log(), threads) + encode::PROBE
+            }
+            (None, None) => crate::memory::zstd::cstream_bytes(s.level, s.history_log()),
         }
     },
     decoder_memory: |s| {
@@ -65,6 +73,12 @@ const CODEC: Option<Codec> = Some(Codec {
             + s.reference.as_ref().map_or(0, |r| r.0.len())
             + crate::memory::zstd::dstream_bytes(window)
     },
+    random_access: Some(crate::codec::seekable::RandomAccess {
+        max_block: seekable::MAX_FRAME_CONTENT,
+        read_index: seekable::read_index,
+        frame_block: None,
+        block_checksum: Some(seekable::checksum),
+    }),
 });
 #[cfg(not(feature = "zstd"))]
 const CODEC: Option<Codec> = None;

@@ -1,4 +1,6 @@
 //! xz (the .xz container, LZMA2) over the liblzma engine in `codec/liblzma.rs`.
+//!
+//! - `index.rs`: reading the index at the end of a file of xz streams, for random access.
 
 use crate::codec::spec::{match_magic, Codec, Detect, Levels, Match, Members, Spec};
 
@@ -19,6 +21,9 @@ pub(crate) static SPEC: Spec = Spec {
 /// liblzma's presets, shared with legacy lzma.
 pub(crate) const PRESETS: Levels = Levels { named: [0, 3, 6, 9], min: 0, max: 9 };
 
+#[cfg(feature = "xz")]
+mod index;
+
 const MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
 
 fn matches(prefix: &[u8]) -> Match {
@@ -31,6 +36,13 @@ const CODEC: Option<Codec> = Some(Codec {
     decoder: |s| Ok(Box::new(crate::codec::liblzma::LzmaDecoder::new(backend::CONTAINER, s)?)),
     encoder_memory: backend::encoder_memory,
     decoder_memory: backend::decoder_memory,
+    random_access: Some(crate::codec::seekable::RandomAccess {
+        // the index's sizes are 63-bit
+        max_block: 1 << 62,
+        read_index: index::read_index,
+        frame_block: Some(index::frame_block),
+        block_checksum: None,
+    }),
 });
 #[cfg(not(feature = "xz"))]
 const CODEC: Option<Codec> = None;
@@ -73,16 +85,23 @@ mod backend {
             preset: preset(settings),
             dict: capped_dict_size(settings),
             check: if settings.checksum { Check::Crc64 } else { Check::None },
-            mt: threads(settings).map(|threads| (threads, mt_block_size(dict))),
+            mt: match settings.seekable {
+                // a block per `block` bytes: liblzma's block encoder and index do the rest
+                Some(block) => Some((threads(settings).unwrap_or(1), block as u64)),
+                None => threads(settings).map(|threads| (threads, mt_block_size(dict))),
+            },
         })
     }
 
     /// liblzma's reports (C heap).
     pub(super) fn encoder_memory(settings: &Settings) -> usize {
         let (level, dict) = (preset(settings), dict_size(settings));
-        let bytes = match settings.threads {
-            Some(n) => memory::liblzma::mt_encoder_memusage(level, dict, n, mt_block_size(dict)),
-            None => memory::liblzma::raw_memusage(false, level, dict, true) + XZ_OVERHEAD,
+        let bytes = match (settings.seekable, settings.threads) {
+            (Some(block), n) => {
+                memory::liblzma::mt_encoder_memusage(level, dict, n.unwrap_or(1), block as u64)
+            }
+            (None, Some(n)) => memory::liblzma::mt_encoder_memusage(level, dict, n, mt_block_size(dict)),
+            (None, None) => memory::liblzma::raw_memusage(false, level, dict, true) + XZ_OVERHEAD,
         };
         usize::try_from(bytes).unwrap_or(usize::MAX)
     }
