@@ -84,6 +84,8 @@ pub struct SeekableDecoder<R> {
     workers: Vec<Worker>,
     /// The compressed bytes of the blocks being decoded.
     raw: Vec<u8>,
+    /// Buffers of evicted blocks, for the next ones.
+    spare: Vec<Vec<u8>>,
 }
 
 struct Cached {
@@ -174,6 +176,7 @@ impl<R: Read + Seek> SeekableDecoder<R> {
             next_block: 0,
             workers: (0..threads).map(|_| Worker { core: None, framed: Vec::new() }).collect(),
             raw: Vec::new(),
+            spare: Vec::new(),
         })
     }
 
@@ -280,30 +283,36 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         self.raw.resize((end - start) as usize, 0);
         self.inner.seek(SeekFrom::Start(start))?;
         self.inner.read_exact(&mut self.raw)?;
-        // room in the cache: evict the least recently used, reusing their buffers
+        // room in the cache: evict the least recently used, keeping their buffers for reuse
         let keep = self.cache_blocks.max(last - first);
-        let mut spare = Vec::new();
         while self.cache.len() + (last - first) > keep {
             let oldest = (0..self.cache.len()).min_by_key(|&i| self.cache[i].used).unwrap_or(0);
-            spare.push(self.cache.swap_remove(oldest).data);
+            self.spare.push(self.cache.swap_remove(oldest).data);
         }
-        let mut outputs: Vec<Vec<u8>> = (first..last).map(|_| spare.pop().unwrap_or_default()).collect();
         let (format, access, config, raw) = (self.format, self.access, &self.block_config, &self.raw[..]);
-        let results: Vec<(usize, Result<()>)> = if self.workers.len() == 1 || outputs.len() == 1 {
-            let worker = &mut self.workers[0];
-            let mut results = Vec::new();
-            for (i, (entry, out)) in entries.iter().zip(outputs.iter_mut()).enumerate() {
+        if self.workers.len() == 1 || last - first == 1 {
+            // one thread: straight into the cache, no allocation once the buffers exist
+            for (i, entry) in entries.iter().enumerate() {
+                let mut data = self.spare.pop().unwrap_or_default();
                 let bytes =
                     &raw[(entry.c_off - start) as usize..(entry.c_off - start + entry.c_len) as usize];
-                let result = decode_block(worker, format, &access, config, entry, bytes, out);
-                let failed = result.is_err();
-                results.push((i, result));
-                if failed {
-                    break;
+                if let Err(e) =
+                    decode_block(&mut self.workers[0], format, &access, config, entry, bytes, &mut data)
+                {
+                    self.spare.push(data);
+                    return if i == 0 {
+                        Err(block_error(format, first, self.index.entries.len(), e))
+                    } else {
+                        Ok(())
+                    };
                 }
+                self.tick += 1;
+                self.cache.push(Cached { block: first + i, data, used: self.tick });
             }
-            results
-        } else {
+            return Ok(());
+        }
+        let mut outputs: Vec<Vec<u8>> = (first..last).map(|_| self.spare.pop().unwrap_or_default()).collect();
+        let results: Vec<(usize, Result<()>)> = {
             let n = self.workers.len();
             let mut jobs: Vec<Vec<(usize, &Entry, &mut Vec<u8>)>> = (0..n).map(|_| Vec::new()).collect();
             for (i, (entry, out)) in entries.iter().zip(outputs.iter_mut()).enumerate() {
@@ -342,23 +351,34 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         };
         // blocks before the first failure are cached; the failure is reported if it is the
         // block asked for (a read-ahead block's is reported when that block is read)
-        for ((i, result), data) in results.into_iter().zip(outputs) {
-            if let Err(e) = result {
-                if i > 0 {
-                    return Ok(());
+        let mut outcome = Ok(());
+        for (k, (i, result)) in results.into_iter().enumerate() {
+            match result {
+                Ok(()) if k == i => {
+                    self.tick += 1;
+                    let data = std::mem::take(&mut outputs[i]);
+                    self.cache.push(Cached { block: first + i, data, used: self.tick });
                 }
-                return Err(match e {
-                    Error::Io(_) | Error::LimitExceeded { .. } | Error::Backend { .. } => e,
-                    e => Error::corrupt(
-                        format,
-                        format!("block {} of {}: {e}", first + i, self.index.entries.len()),
-                    ),
-                });
+                // a gap (k != i): a thread panicked, and its report sorted first
+                Ok(()) => break,
+                Err(e) => {
+                    if k == 0 {
+                        outcome = Err(block_error(format, first + i, self.index.entries.len(), e));
+                    }
+                    break;
+                }
             }
-            self.tick += 1;
-            self.cache.push(Cached { block: first + i, data, used: self.tick });
         }
-        Ok(())
+        self.spare.extend(outputs.into_iter().filter(|o| o.capacity() > 0));
+        outcome
+    }
+}
+
+/// A block's data error, naming the block; other errors as they are.
+fn block_error(format: Format, block: usize, blocks: usize, e: Error) -> Error {
+    match e {
+        Error::Io(_) | Error::LimitExceeded { .. } | Error::Backend { .. } => e,
+        e => Error::corrupt(format, format!("block {block} of {blocks}: {e}")),
     }
 }
 

@@ -912,3 +912,44 @@ fn with_a_dictionary_reset_and_pooled_adapters_allocate_nothing_after_warm_up() 
         println!("{format} {dict:?}: {} allocations in 100 pooled messages", m.allocations);
     }
 }
+
+/// `SeekableDecoder`: after opening (the index), reads cost the cache (one block by default),
+/// one block's compressed bytes and the codec, however many reads and wherever they land.
+#[test]
+fn seekable_reads_stay_within_the_block_and_the_codec() {
+    let block = 64 * 1024;
+    let data = text(8 << 20, 31);
+    for format in [Format::Zstd, Format::Gzip].into_iter().filter(|f| f.is_enabled()) {
+        let block = if format == Format::Gzip { 65_280 } else { block };
+        let packed = compressio::compress_with(&data, format, &Config::default().seekable(block)).unwrap();
+        let (mut file, open) =
+            measure(|| compressio::SeekableDecoder::new(io::Cursor::new(&packed[..])).unwrap());
+        let mut buf = vec![0u8; 4096];
+        // the first read builds the codec and the block buffers
+        let (_, first) = measure(|| file.read_at(0, &mut buf).unwrap());
+        let mut rng = Rng::new(32);
+        let ((), reads) = measure(|| {
+            for _ in 0..500 {
+                let pos = rng.below(data.len() - 4096);
+                file.read_at(pos as u64, &mut buf).unwrap();
+                assert!(buf == data[pos..pos + 4096]);
+            }
+            io::Seek::rewind(&mut file).unwrap();
+            let mut chunk = [0u8; 8192];
+            while file.read(&mut chunk).unwrap() > 0 {}
+        });
+        println!(
+            "{format}: index {} for {} blocks; first read {}; then 500 random reads and a sequential pass: \
+             peak {}, {} allocations",
+            kib(open.peak),
+            file.block_count(),
+            kib(first.peak),
+            kib(reads.peak),
+            reads.allocations
+        );
+        assert!(open.peak < file.block_count() * 128, "{format}: the index: {open:?}");
+        assert!(first.peak <= 2 * block + 512 * 1024, "{format}: block, compressed block, codec: {first:?}");
+        // no new memory however many reads: the buffers are reused
+        assert!(reads.peak <= 64 * 1024 && reads.allocations <= 8, "{format}: {reads:?}");
+    }
+}
