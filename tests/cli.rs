@@ -245,9 +245,50 @@ fn list_prints_format_sizes_and_ratio() {
         assert_eq!(fields[0], format.name(), "{line}");
         assert_eq!(fields[2], data.len().to_string(), "{line}");
         let packed: u64 = fields[1].parse().unwrap();
-        assert_eq!(packed, fs::metadata(fields[4]).unwrap().len(), "{line}");
+        assert_eq!(fields[4], "-", "not seekable: {line}");
+        assert_eq!(packed, fs::metadata(fields[5]).unwrap().len(), "{line}");
     }
     assert_eq!(listing.lines().count(), formats.len());
+}
+
+#[test]
+fn seekable_files_list_their_blocks_and_print_any_range() {
+    let dir = TempDir::new("seekable");
+    let data = text(1_000_000, 12);
+    let input = dir.path("log.txt");
+    fs::write(&input, &data).unwrap();
+    for (format, size, blocks) in [("zstd", "64K", 16), ("gzip", "65280", 17), ("xz", "256k", 4)] {
+        if !format.parse::<Format>().unwrap().is_enabled() {
+            continue;
+        }
+        let packed = dir.path(&format!("log.{format}"));
+        let out = run(&["-k", "-f", format, "--seekable", size, "-o", s(&packed), s(&input)], b"");
+        assert_eq!(code(&out), 0, "{format}: {}", stderr(&out));
+        let out = run(&["--list", s(&packed)], b"");
+        let listing = String::from_utf8(out.stdout).unwrap();
+        // (BGZF's end-of-file marker is a block of its own)
+        assert_eq!(
+            listing.split_whitespace().nth(4),
+            Some(format!("seekable:{blocks}").as_str()),
+            "{listing}"
+        );
+        let out = run(&["-d", "--range", "777777:1000", s(&packed)], b"");
+        assert_eq!(code(&out), 0, "{format}: {}", stderr(&out));
+        assert!(out.stdout == data[777_777..778_777], "{format}: the range");
+        // a range past the end is cut at the end
+        let out = run(&["-d", "--range", "999990:100", s(&packed)], b"");
+        assert!(out.stdout == data[999_990..], "{format}: the tail");
+    }
+    // no layout for lz4; no index in a plain stream
+    let out = run(&["-k", "-f", "lz4", "--seekable", "64K", "-c", s(&input)], b"");
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("seekable"), "{}", stderr(&out));
+    let plain = dir.path("plain.zst");
+    fs::write(&plain, compressio::compress(&data, Format::Zstd).unwrap()).unwrap();
+    let out = run(&["-d", "--range", "0:10", s(&plain)], b"");
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("no index"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

@@ -99,13 +99,19 @@ fn seekable_output_does_not_depend_on_threads_or_write_sizes() {
 }
 
 #[test]
-fn empty_and_flushed_streams() {
+fn empty_small_and_flushed_streams() {
     for (format, block) in seekable_formats() {
         let config = Config::default().seekable(block);
         let empty = compress_with(b"", format, &config).unwrap();
         assert_eq!(decompress(&empty, format).unwrap(), b"");
         let file = open(empty).unwrap();
         assert_eq!((file.len(), file.is_empty()), (0, true), "{format}");
+        // input smaller than a block: one block, still seekable (xz: its header declares sizes)
+        let small = compress_with(b"small input", format, &config).unwrap();
+        let mut file = open(small).unwrap();
+        let mut four = [0u8; 4];
+        file.read_at(6, &mut four).unwrap();
+        assert_eq!(&four, b"inpu", "{format}");
 
         // a flush ends the block early: still seekable, still exact
         let mut encoder = Encoder::with_config(Vec::new(), format, &config).unwrap();

@@ -13,7 +13,7 @@
 //! format's suffix).
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
-use compressio::{Config, Decoder, Dictionary, Direction, Encoder, Error, Format, Level};
+use compressio::{Config, Decoder, Dictionary, Direction, Encoder, Error, Format, Level, SeekableDecoder};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Compress or decompress files in any of compressio's formats.
@@ -77,6 +77,14 @@ struct Cli {
     /// The dictionary `-D` names, loaded once
     #[arg(skip)]
     dictionary: Option<Dictionary>,
+    /// Compress into a seekable stream of independent SIZE-byte blocks with an index (zstd
+    /// seekable format, BGZF for gzip (SIZE <= 65280), xz blocks); suffixes K, M, G
+    #[arg(long = "seekable", value_name = "SIZE", value_parser = parse_size, conflicts_with_all = ["decompress", "test", "list", "advise"])]
+    seekable: Option<usize>,
+    /// With -d: write only LEN bytes of the content from offset START, read through the
+    /// file's index (a seekable stream: see --seekable) without decoding from the start
+    #[arg(long = "range", value_name = "START:LEN", value_parser = parse_range, requires = "decompress", conflicts_with_all = ["test", "list"])]
+    range: Option<(u64, u64)>,
     /// Keep (don't delete) input files
     #[arg(short = 'k', long = "keep")]
     keep: bool,
@@ -129,6 +137,27 @@ fn parse_cli() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
+/// A byte count: digits, optionally followed by K, M or G (KiB, MiB, GiB).
+fn parse_size(arg: &str) -> Result<usize, String> {
+    let (digits, shift) = match arg.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&arg[..i], 10),
+        Some((i, 'm' | 'M')) => (&arg[..i], 20),
+        Some((i, 'g' | 'G')) => (&arg[..i], 30),
+        _ => (arg, 0),
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("{arg:?} is not a size (digits, then K, M or G)"))
+}
+
+/// `START:LEN`, each a size.
+fn parse_range(arg: &str) -> Result<(u64, u64), String> {
+    let (start, len) = arg.split_once(':').ok_or_else(|| format!("{arg:?} is not START:LEN"))?;
+    Ok((parse_size(start)? as u64, parse_size(len)? as u64))
+}
+
 /// What compressing writes when no `-f` is given.
 const DEFAULT_FORMAT: Format = Format::Zstd;
 
@@ -172,6 +201,8 @@ fn main() -> ExitCode {
     for file in &cli.files {
         let result = if cli.list {
             list(&cli, file)
+        } else if let Some((start, len)) = cli.range {
+            range(&cli, file, start, len)
         } else if cli.advise {
             advise(file)
         } else {
@@ -367,6 +398,9 @@ fn config(cli: &Cli) -> Config {
     if let Some(dict) = &cli.dictionary {
         config = config.dictionary(dict);
     }
+    if let Some(bytes) = cli.seekable {
+        config = config.seekable(bytes);
+    }
     if let Some(old) = &cli.reference {
         // a window over the reference: let the decoder have what it needs (as zstd does
         // with --patch-from), up to 2 GiB
@@ -510,14 +544,36 @@ fn list(cli: &Cli, file: &str) -> Result<Outcome, AnyError> {
     let mut decoder = decoder(cli, file, input)?;
     let raw = io::copy(&mut decoder, &mut io::sink()).map_err(Error::from)?;
     let packed = decoder.total_in();
+    // seekable: the index's block count (only files can be opened at random)
+    let seekable = match File::open(file).map(SeekableDecoder::new) {
+        Ok(Ok(index)) if file != "-" => format!("seekable:{}", index.block_count()),
+        _ => "-".into(),
+    };
     println!(
-        "{:<8} {:>14} {:>14} {:>7.3}  {}",
+        "{:<8} {:>14} {:>14} {:>7.3}  {:<14} {}",
         decoder.format().name(),
         packed,
         raw,
         raw as f64 / packed.max(1) as f64,
+        seekable,
         display_name(file)
     );
+    Ok(Outcome::Done)
+}
+
+/// `-d --range START:LEN`: that range of the content, through the file's index.
+fn range(cli: &Cli, file: &str, start: u64, len: u64) -> Result<Outcome, AnyError> {
+    if file == "-" {
+        return Err("--range needs a file (the index is read from its end)".into());
+    }
+    let mut reader = SeekableDecoder::with_config(File::open(file)?, &config(cli))?;
+    reader.seek(SeekFrom::Start(start))?;
+    let mut sink: Box<dyn Write> = match &cli.output {
+        Some(path) => Box::new(File::create(path)?),
+        None => Box::new(io::stdout().lock()),
+    };
+    io::copy(&mut reader.take(len), &mut sink)?;
+    sink.flush()?;
     Ok(Outcome::Done)
 }
 

@@ -193,28 +193,40 @@ pub(super) fn read_index(source: &mut dyn Source, max_memory: u64) -> Result<Ind
         end = start;
     }
     let mut index = Index::new(max_memory);
-    index.reserve(streams.iter().map(|s| s.2.len() as u64).sum())?;
+    let blocks = streams.iter().map(|s| s.2.len() as u64).sum();
+    index.reserve(blocks)?;
+    let mut declared = false;
     for (first, check, records) in streams.into_iter().rev() {
         let mut at = first;
         for (unpadded, uncompressed) in records {
             let padded = unpadded.next_multiple_of(4);
-            check_block_header(source, at, unpadded, check_size(check), uncompressed)?;
+            declared |= check_block_header(source, at, unpadded, check_size(check), uncompressed)?;
             index.push(at, padded, uncompressed, None, u64::from(check) << CHECK_SHIFT | unpadded)?;
             at += padded;
         }
+    }
+    // one block that does not even declare its size: xz's default single-threaded output, a
+    // tape with nothing to seek by (a block written for random access — xz -T2,
+    // --block-size, ours — declares it, and opens even when the input fit in one block)
+    if blocks == 1 && !declared {
+        return Err(Fault::unsupported(
+            "no index: an xz stream of one block (compress with xz -T2, xz --block-size or Config::seekable)",
+        )
+        .into());
     }
     Ok(index)
 }
 
 /// The sizes a block header declares (liblzma's multithreaded encoder writes both) must be
 /// the index's: a lying uncompressed size would shift every later block's content offset.
+/// Returns whether it declares its uncompressed size.
 fn check_block_header(
     source: &mut dyn Source,
     at: u64,
     unpadded: u64,
     check_len: u64,
     uncompressed: u64,
-) -> Result<(), IndexError> {
+) -> Result<bool, IndexError> {
     let header = read_vec(source, at, unpadded.min(2 + 9 + 9), "an xz block header")?;
     let header_len = (u64::from(header[0]) + 1) * 4;
     let flags = header[1];
@@ -226,7 +238,7 @@ fn check_block_header(
     if header[0] == 0 || !fits || declared.is_some_and(|d| d != uncompressed) {
         return Err(corrupt("xz index: a block header's sizes differ from the index"));
     }
-    Ok(())
+    Ok(declared.is_some())
 }
 
 /// Present one block as a stream of its own: header, the block, an index of one record,
