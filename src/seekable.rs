@@ -8,6 +8,7 @@
 //! its checksum, its exact length, nothing after it. Decoded blocks stay in a small cache.
 
 use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::{mpsc, Arc, Mutex};
 
 use crate::codec::seekable::{Entry, Index, IndexError, RandomAccess, Source};
 use crate::codec::spec::{skippable, Match};
@@ -67,10 +68,9 @@ pub struct SeekableDecoder<R> {
     inner: R,
     file_len: u64,
     format: Format,
-    access: RandomAccess,
     index: Index,
     /// What each block's decoder is built from (one thread, no output limit).
-    block_config: Config,
+    recipe: Recipe,
     max_memory: u64,
     threads: usize,
     pos: u64,
@@ -80,12 +80,16 @@ pub struct SeekableDecoder<R> {
     tick: u64,
     /// The block after the last one read: reading it next is sequential.
     next_block: usize,
-    /// One per thread: a decoder and its scratch.
-    workers: Vec<Worker>,
-    /// The compressed bytes of the blocks being decoded.
+    /// The decoder the reading thread uses.
+    inline: Worker,
+    /// With threads: the workers that decode ahead of a sequential reader.
+    ahead: Option<ReadAhead>,
+    /// The compressed bytes of the block being decoded inline.
     raw: Vec<u8>,
     /// Buffers of evicted blocks, for the next ones.
     spare: Vec<Vec<u8>>,
+    /// Compressed-bytes buffers back from the read-ahead workers.
+    spare_raw: Vec<Vec<u8>>,
 }
 
 struct Cached {
@@ -98,6 +102,105 @@ struct Worker {
     core: Option<DecodeCore>,
     /// The block presented as a complete stream, for formats that need it (xz).
     framed: Vec<u8>,
+}
+
+impl Worker {
+    fn new() -> Self {
+        Worker { core: None, framed: Vec::new() }
+    }
+}
+
+/// What a read-ahead worker needs to decode any block of the stream.
+#[derive(Clone)]
+struct Recipe {
+    format: Format,
+    access: RandomAccess,
+    config: Config,
+}
+
+/// A block for a worker: its entry, its compressed bytes, the buffer to decode into.
+/// Small blocks (BGZF's 64 KiB) go in batches of consecutive blocks, one read of the file and
+/// one message each: per-block costs stay off the reading thread.
+struct Job {
+    /// The first block's number, and each block's entry and output buffer.
+    first: usize,
+    entries: Vec<Entry>,
+    outs: Vec<Vec<u8>>,
+    /// The compressed bytes, from the first block's start to the last one's end.
+    raw: Vec<u8>,
+}
+
+/// A worker's answer: each block's result, in order, up to the first failure (the blocks
+/// after it are left undecoded).
+struct Done {
+    job: Job,
+    decoded: Vec<Result<()>>,
+}
+
+/// A batch holds blocks until it has this much content.
+const BATCH_CONTENT: u64 = 1 << 20;
+
+/// Worker threads decoding the blocks after the one being read, so that a sequential reader
+/// finds them decoded: the reading thread reads their compressed bytes (the inner reader
+/// stays on its thread) and copies out, the workers decode. At most `depth` blocks are in
+/// flight; their results wait in the cache.
+struct ReadAhead {
+    jobs: Option<mpsc::Sender<Job>>,
+    /// The workers' queue, which the reading thread also takes jobs from while it waits.
+    queue: Arc<Mutex<mpsc::Receiver<Job>>>,
+    done: mpsc::Receiver<Done>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    in_flight: Vec<usize>,
+    depth: usize,
+    /// The next block to hand out.
+    horizon: usize,
+}
+
+impl ReadAhead {
+    fn new(threads: usize, depth: usize, recipe: &Recipe) -> Result<Self> {
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done_rx) = mpsc::channel();
+        let mut handles = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let (jobs, done, mine) = (job_rx.clone(), done_tx.clone(), recipe.clone());
+            let handle = std::thread::Builder::new()
+                .name(format!("compressio-seek-{i}"))
+                .spawn(move || {
+                    let mut worker = Worker::new();
+                    loop {
+                        let job = match jobs.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        if done.send(run_job(&mut worker, &mine, job)).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .map_err(|e| Error::backend(recipe.format, format!("cannot start a thread: {e}")))?;
+            handles.push(handle);
+        }
+        Ok(ReadAhead {
+            jobs: Some(job_tx),
+            queue: job_rx,
+            done: done_rx,
+            threads: handles,
+            in_flight: Vec::new(),
+            depth,
+            horizon: 0,
+        })
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.jobs = None; // the workers stop at the closed channel
+        for handle in self.threads.drain(..) {
+            let _ = handle.join();
+        }
+    }
 }
 
 /// `R` as a [`Source`]: seek, then read exactly.
@@ -164,9 +267,8 @@ impl<R: Read + Seek> SeekableDecoder<R> {
             inner,
             file_len,
             format,
-            access,
             index,
-            block_config,
+            recipe: Recipe { format, access, config: block_config },
             max_memory: settings.max_memory,
             threads,
             pos: 0,
@@ -174,9 +276,11 @@ impl<R: Read + Seek> SeekableDecoder<R> {
             cache_blocks: 1,
             tick: 0,
             next_block: 0,
-            workers: (0..threads).map(|_| Worker { core: None, framed: Vec::new() }).collect(),
+            inline: Worker::new(),
+            ahead: None,
             raw: Vec::new(),
             spare: Vec::new(),
+            spare_raw: Vec::new(),
         })
     }
 
@@ -245,133 +349,197 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         self.inner
     }
 
-    /// The cache slot holding `block`, decoding it first (and, reading on, the blocks after
-    /// it, with threads) if needed. `wanted`: how much the read still wants from here on.
+    /// The cache slot holding `block`, decoding it first if needed; a sequential reader (or a
+    /// read larger than the block) with threads also gets the next blocks decoded ahead.
+    /// `wanted`: how much the read still wants from here on.
     fn cached(&mut self, block: usize, wanted: usize) -> Result<usize> {
-        self.tick += 1;
-        if let Some(slot) = self.cache.iter().position(|c| c.block == block) {
-            self.cache[slot].used = self.tick;
-            self.next_block = block + 1;
-            return Ok(slot);
-        }
         let entry = self.index.entries[block];
         let reading_on = block == self.next_block || wanted as u64 > entry.d_len;
-        let batch = if self.threads > 1 && reading_on { 2 * self.threads } else { 1 };
-        let end = (block + batch).min(self.index.entries.len());
-        // the blocks of the batch that are not cached yet, as one run of the file
-        let mut last = block + 1;
-        while last < end && !self.cache.iter().any(|c| c.block == last) {
-            last += 1;
-        }
-        self.decode_run(block, last)?;
         self.next_block = block + 1;
-        self.cache.iter().position(|c| c.block == block).ok_or_else(|| Error::backend(self.format, "cache"))
+        if self.threads > 1 && reading_on {
+            self.read_ahead(block)?;
+        }
+        self.tick += 1;
+        if let Some(slot) = self.slot(block) {
+            self.cache[slot].used = self.tick;
+            return Ok(slot);
+        }
+        if self.ahead.as_ref().is_some_and(|a| a.in_flight.contains(&block)) {
+            self.receive_until(block)?;
+            if let Some(slot) = self.slot(block) {
+                return Ok(slot);
+            }
+            // its worker failed: decode it here, for the error and where it was
+        }
+        self.decode_inline(block)
     }
 
-    /// Decode blocks `first..last` (consecutive in the file) into the cache.
-    fn decode_run(&mut self, first: usize, last: usize) -> Result<()> {
-        let entries = &self.index.entries[first..last];
-        let (start, end) =
-            (entries[0].c_off, entries[entries.len() - 1].c_off + entries[entries.len() - 1].c_len);
-        let content: u64 = entries.iter().map(|e| e.d_len).sum();
-        if (end - start).saturating_add(content) > self.max_memory {
-            if last - first > 1 {
-                return self.decode_run(first, first + 1);
-            }
-            return Err(Error::LimitExceeded { limit: self.max_memory });
-        }
-        self.raw.resize((end - start) as usize, 0);
-        self.inner.seek(SeekFrom::Start(start))?;
-        self.inner.read_exact(&mut self.raw)?;
-        // room in the cache: evict the least recently used, keeping their buffers for reuse
-        let keep = self.cache_blocks.max(last - first);
-        while self.cache.len() + (last - first) > keep {
+    fn slot(&self, block: usize) -> Option<usize> {
+        self.cache.iter().position(|c| c.block == block)
+    }
+
+    /// Make room for one more block: evict the least recently used, keeping its buffer.
+    fn make_room(&mut self) {
+        let depth = self.ahead.as_ref().map_or(0, |a| a.depth);
+        while self.cache.len() >= self.cache_blocks.max(depth + 1) {
             let oldest = (0..self.cache.len()).min_by_key(|&i| self.cache[i].used).unwrap_or(0);
             self.spare.push(self.cache.swap_remove(oldest).data);
         }
-        let (format, access, config, raw) = (self.format, self.access, &self.block_config, &self.raw[..]);
-        if self.workers.len() == 1 || last - first == 1 {
-            // one thread: straight into the cache, no allocation once the buffers exist
-            for (i, entry) in entries.iter().enumerate() {
-                let mut data = self.spare.pop().unwrap_or_default();
-                let bytes =
-                    &raw[(entry.c_off - start) as usize..(entry.c_off - start + entry.c_len) as usize];
-                if let Err(e) =
-                    decode_block(&mut self.workers[0], format, &access, config, entry, bytes, &mut data)
-                {
-                    self.spare.push(data);
-                    return if i == 0 {
-                        Err(block_error(format, first, self.index.entries.len(), e))
-                    } else {
-                        Ok(())
-                    };
-                }
-                self.tick += 1;
-                self.cache.push(Cached { block: first + i, data, used: self.tick });
-            }
-            return Ok(());
+    }
+
+    fn insert(&mut self, block: usize, data: Vec<u8>) -> usize {
+        self.make_room();
+        self.tick += 1;
+        self.cache.push(Cached { block, data, used: self.tick });
+        self.cache.len() - 1
+    }
+
+    /// Check a block's size against the memory limit before its buffers exist.
+    fn check_size(&self, entry: &Entry) -> Result<()> {
+        if entry.c_len.saturating_add(entry.d_len) > self.max_memory {
+            return Err(Error::LimitExceeded { limit: self.max_memory });
         }
-        let mut outputs: Vec<Vec<u8>> = (first..last).map(|_| self.spare.pop().unwrap_or_default()).collect();
-        let results: Vec<(usize, Result<()>)> = {
-            let n = self.workers.len();
-            let mut jobs: Vec<Vec<(usize, &Entry, &mut Vec<u8>)>> = (0..n).map(|_| Vec::new()).collect();
-            for (i, (entry, out)) in entries.iter().zip(outputs.iter_mut()).enumerate() {
-                jobs[i % n].push((i, entry, out));
-            }
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = self
-                    .workers
-                    .iter_mut()
-                    .zip(jobs)
-                    .map(|(worker, jobs)| {
-                        scope.spawn(move || {
-                            let mut results = Vec::new();
-                            for (i, entry, out) in jobs {
-                                let from = (entry.c_off - start) as usize;
-                                let bytes = &raw[from..from + entry.c_len as usize];
-                                results.push((
-                                    i,
-                                    decode_block(worker, format, &access, config, entry, bytes, out),
-                                ));
-                            }
-                            results
-                        })
-                    })
-                    .collect();
-                let mut all = Vec::new();
-                for handle in handles {
-                    match handle.join() {
-                        Ok(results) => all.extend(results),
-                        Err(_) => all.push((0, Err(Error::backend(format, "a decoding thread panicked")))),
-                    }
-                }
-                all.sort_by_key(|(i, _)| *i);
-                all
-            })
-        };
-        // blocks before the first failure are cached; the failure is reported if it is the
-        // block asked for (a read-ahead block's is reported when that block is read)
-        let mut outcome = Ok(());
-        for (k, (i, result)) in results.into_iter().enumerate() {
-            match result {
-                Ok(()) if k == i => {
-                    self.tick += 1;
-                    let data = std::mem::take(&mut outputs[i]);
-                    self.cache.push(Cached { block: first + i, data, used: self.tick });
-                }
-                // a gap (k != i): a thread panicked, and its report sorted first
-                Ok(()) => break,
-                Err(e) => {
-                    if k == 0 {
-                        outcome = Err(block_error(format, first + i, self.index.entries.len(), e));
-                    }
+        Ok(())
+    }
+
+    /// Read a block's compressed bytes into `raw`.
+    fn read_raw(&mut self, entry: &Entry, raw: &mut Vec<u8>) -> Result<()> {
+        raw.resize(entry.c_len as usize, 0);
+        self.inner.seek(SeekFrom::Start(entry.c_off))?;
+        self.inner.read_exact(raw)?;
+        Ok(())
+    }
+
+    /// Decode `block` on this thread into the cache.
+    fn decode_inline(&mut self, block: usize) -> Result<usize> {
+        let entry = self.index.entries[block];
+        self.check_size(&entry)?;
+        let mut raw = std::mem::take(&mut self.raw);
+        let read = self.read_raw(&entry, &mut raw);
+        self.raw = raw;
+        read?;
+        self.make_room(); // first, so that the evicted block's buffer is the one reused
+        let mut data = self.spare.pop().unwrap_or_default();
+        let blocks = self.index.entries.len();
+        if let Err(e) = decode_block(&mut self.inline, &self.recipe, &entry, &self.raw, &mut data) {
+            self.spare.push(data);
+            return Err(block_error(self.format, block, blocks, e));
+        }
+        Ok(self.insert(block, data))
+    }
+
+    /// Keep the blocks after `block` decoded or in flight, up to the read-ahead depth.
+    fn read_ahead(&mut self, block: usize) -> Result<()> {
+        if self.ahead.is_none() {
+            // deep enough that each thread has a few MiB of blocks in flight
+            let typical = self.index.entries.iter().take(8).map(|e| e.d_len).max().unwrap_or(1).max(1);
+            let depth = (2 * self.threads).max(((4 << 20) * self.threads as u64 / typical) as usize).min(256);
+            self.ahead = Some(ReadAhead::new(self.threads, depth, &self.recipe)?);
+        }
+        let Some(ahead) = &mut self.ahead else { return Ok(()) };
+        // blocks before `horizon` were handed out already (unless the reader jumped)
+        if ahead.horizon < block || ahead.horizon > block + ahead.depth {
+            ahead.horizon = block;
+        }
+        let end = (block + ahead.depth).min(self.index.entries.len());
+        loop {
+            // the next batch: consecutive blocks neither cached nor in flight
+            let Some(ahead) = self.ahead.as_mut().filter(|a| a.horizon < end) else { return Ok(()) };
+            let first = ahead.horizon;
+            let mut last = first;
+            let mut content = 0u64;
+            while last < end && content < BATCH_CONTENT && !ahead.in_flight.contains(&last) {
+                let (e, start) = (self.index.entries[last], self.index.entries[first].c_off);
+                let bytes = (e.c_off + e.c_len).saturating_sub(start).saturating_add(content + e.d_len);
+                if self.cache.iter().any(|c| c.block == last) || bytes > self.max_memory {
                     break;
                 }
+                content += e.d_len;
+                last += 1;
+            }
+            ahead.horizon = last.max(first + 1);
+            if last == first {
+                // cached or in flight already, or too large for memory (read inline, to report
+                // it there)
+                continue;
+            }
+            if let Some(&oldest) = ahead.in_flight.first().filter(|_| ahead.in_flight.len() >= ahead.depth) {
+                // stale blocks from before a seek: collect the oldest first
+                self.receive_until(oldest)?;
+            }
+            let entries: Vec<Entry> = self.index.entries[first..last].to_vec();
+            let (start, stop) =
+                (entries[0].c_off, entries[entries.len() - 1].c_off + entries[entries.len() - 1].c_len);
+            let mut raw = self.spare_raw.pop().unwrap_or_default();
+            raw.resize((stop - start) as usize, 0);
+            self.inner.seek(SeekFrom::Start(start))?;
+            self.inner.read_exact(&mut raw)?;
+            let outs = (first..last).map(|_| self.spare.pop().unwrap_or_default()).collect();
+            let Some(ahead) = &mut self.ahead else { return Ok(()) };
+            let job = Job { first, entries, outs, raw };
+            if ahead.jobs.as_ref().is_none_or(|jobs| jobs.send(job).is_err()) {
+                return Err(Error::backend(self.format, "the read-ahead threads are gone"));
+            }
+            ahead.in_flight.extend(first..last);
+        }
+    }
+
+    /// Collect workers' results into the cache until `block`'s has come.
+    fn receive_until(&mut self, block: usize) -> Result<()> {
+        loop {
+            let Some(ahead) = &mut self.ahead else { return Ok(()) };
+            if !ahead.in_flight.contains(&block) {
+                return Ok(());
+            }
+            // rather than wait idle, decode a queued batch here (the workers may be busy with
+            // the one awaited)
+            let stolen = match ahead.done.try_recv() {
+                Ok(done) => Some(done),
+                Err(_) => {
+                    let job = ahead.queue.try_lock().ok().and_then(|queue| queue.try_recv().ok());
+                    job.map(|job| run_job(&mut self.inline, &self.recipe, job))
+                }
+            };
+            let done = match stolen {
+                Some(done) => done,
+                None => ahead
+                    .done
+                    .recv()
+                    .map_err(|_| Error::backend(self.format, "a read-ahead thread panicked"))?,
+            };
+            let Some(ahead) = &mut self.ahead else { return Ok(()) };
+            let Done { job, decoded } = done;
+            let blocks = job.first..job.first + job.entries.len();
+            ahead.in_flight.retain(|b| !blocks.contains(b));
+            self.spare_raw.push(job.raw);
+            for (k, out) in job.outs.into_iter().enumerate() {
+                match decoded.get(k) {
+                    Some(Ok(())) => {
+                        self.insert(job.first + k, out);
+                    }
+                    // failed or not reached: decoded again on the reading thread when read,
+                    // which reports the error there
+                    _ => self.spare.push(out),
+                }
             }
         }
-        self.spare.extend(outputs.into_iter().filter(|o| o.capacity() > 0));
-        outcome
     }
+}
+
+/// Decode a batch's blocks in order, up to the first failure.
+fn run_job(worker: &mut Worker, recipe: &Recipe, mut job: Job) -> Done {
+    let base = job.entries.first().map_or(0, |e| e.c_off);
+    let mut decoded = Vec::with_capacity(job.entries.len());
+    for (entry, out) in job.entries.iter().zip(job.outs.iter_mut()) {
+        let from = (entry.c_off - base) as usize;
+        let result = decode_block(worker, recipe, entry, &job.raw[from..from + entry.c_len as usize], out);
+        let failed = result.is_err();
+        decoded.push(result);
+        if failed {
+            break;
+        }
+    }
+    Done { job, decoded }
 }
 
 /// A block's data error, naming the block; other errors as they are.
@@ -385,14 +553,13 @@ fn block_error(format: Format, block: usize, blocks: usize, e: Error) -> Error {
 /// Decode one block into `out`, exactly `entry.d_len` bytes of it.
 fn decode_block(
     worker: &mut Worker,
-    format: Format,
-    access: &RandomAccess,
-    config: &Config,
+    recipe: &Recipe,
     entry: &Entry,
     bytes: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let input: &[u8] = match access.frame_block {
+    let format = recipe.format;
+    let input: &[u8] = match recipe.access.frame_block {
         Some(frame) => {
             frame(entry, bytes, &mut worker.framed);
             &worker.framed
@@ -404,17 +571,21 @@ fn decode_block(
             core.reset();
             core
         }
-        None => worker.core.insert(DecodeCore::new(Some(format), config)?),
+        None => worker.core.insert(DecodeCore::new(Some(format), &recipe.config)?),
     };
-    out.clear();
-    out.resize(entry.d_len as usize, 0);
+    // every byte is overwritten by the decoder (checked below): no need to zero a reused buffer
+    let len = entry.d_len as usize;
+    if out.len() < len {
+        out.resize(len, 0);
+    }
+    out.truncate(len);
     let mut input = InBuf::new(input);
     let mut filled = 0;
     let mut probe = [0u8; 1];
     loop {
-        let dst = if filled < out.len() { &mut out[filled..] } else { &mut probe[..] };
+        let dst = if filled < len { &mut out[filled..] } else { &mut probe[..] };
         match core.step(&mut input, true, dst)? {
-            Step::Produced(n) if filled < out.len() => filled += n,
+            Step::Produced(n) if filled < len => filled += n,
             Step::Produced(_) => {
                 return Err(Error::corrupt(format, "the block holds more than the index says"))
             }
@@ -422,14 +593,11 @@ fn decode_block(
             Step::NeedInput => return Err(Error::Truncated { format }),
         }
     }
-    if filled != out.len() {
-        return Err(Error::corrupt(
-            format,
-            format!("the block holds {filled} bytes, the index says {}", out.len()),
-        ));
+    if filled != len {
+        return Err(Error::corrupt(format, format!("the block holds {filled} bytes, the index says {len}")));
     }
-    if let (Some(expected), Some(checksum)) = (entry.checksum, access.block_checksum) {
-        if checksum(out) != expected {
+    if let (Some(expected), Some(check)) = (entry.checksum, recipe.access.check_block) {
+        if !check(expected, bytes, out) {
             return Err(Error::corrupt(format, "the block's checksum in the index does not match"));
         }
     }

@@ -29,12 +29,17 @@ pub(crate) struct RandomAccess {
     /// bytes are not one (an xz block needs a stream header, an index and a footer around
     /// it). `None`: the block is a member as it stands.
     pub frame_block: Option<FrameBlock>,
-    /// The checksum index entries may carry, over the block's content.
-    pub block_checksum: Option<fn(&[u8]) -> u32>,
+    /// Whether the checksum an index entry carries (zstd seek tables may) is right for the
+    /// block, given its compressed bytes and its content (the content has been decoded, and
+    /// whatever the format checks itself has been checked).
+    pub check_block: Option<CheckBlock>,
 }
 
 /// Writes a block's bytes, framed as a complete stream, into the vector.
 pub(crate) type FrameBlock = fn(&Entry, &[u8], &mut Vec<u8>);
+
+/// Verifies an index entry's checksum: `(checksum, compressed bytes, content)`.
+pub(crate) type CheckBlock = fn(u32, &[u8], &[u8]) -> bool;
 
 /// Random access to the compressed file: its length and positioned reads.
 pub(crate) trait Source {
@@ -73,7 +78,7 @@ pub(crate) struct Entry {
     pub d_off: u64,
     pub d_len: u64,
     /// The checksum the index gives for its content (zstd seek tables may), verified with
-    /// [`RandomAccess::block_checksum`].
+    /// [`RandomAccess::check_block`].
     pub checksum: Option<u32>,
     /// What the format needs to frame the block (xz: its unpadded size and check type).
     pub aux: u64,

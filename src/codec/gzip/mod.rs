@@ -42,7 +42,7 @@ const CODEC: Option<Codec> = Some(Codec {
         max_block: bgzf::MAX_BLOCK,
         read_index: bgzf::read_index,
         frame_block: None,
-        block_checksum: None,
+        check_block: None,
     }),
 });
 #[cfg(not(feature = "deflate"))]

@@ -41,7 +41,7 @@ const CODEC: Option<Codec> = Some(Codec {
         max_block: 1 << 62,
         read_index: index::read_index,
         frame_block: Some(index::frame_block),
-        block_checksum: None,
+        check_block: None,
     }),
 });
 #[cfg(not(feature = "xz"))]

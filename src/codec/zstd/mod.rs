@@ -77,7 +77,7 @@ const CODEC: Option<Codec> = Some(Codec {
         max_block: seekable::MAX_FRAME_CONTENT,
         read_index: seekable::read_index,
         frame_block: None,
-        block_checksum: Some(seekable::checksum),
+        check_block: Some(seekable::check_frame),
     }),
 });
 #[cfg(not(feature = "zstd"))]
