@@ -14,6 +14,10 @@
 //!   hit [`Config::max_memory`] before anything is allocated.
 //! - [`compress`], [`decompress`], [`decompress_auto`] and friends are thin layers over the
 //!   same adapters.
+//! - **Random access**: [`Config::seekable`] writes seekable streams (the zstd seekable format,
+//!   BGZF, multi-block xz) that every tool still reads as ordinary ones, and
+//!   [`SeekableDecoder`] reads any range of such a file through its index, decoding only the
+//!   blocks the range touches.
 //! - **Every I/O shape** rides on the same codecs and keeps the same promises:
 //!
 //! | shape | compress | decompress |

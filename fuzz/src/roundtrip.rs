@@ -1,5 +1,7 @@
 //! The round-trip target's input and check: decode(encode(x)) == x for arbitrary data,
-//! format, level, memory level, buffer size, worker threads, write chunking and flushes.
+//! format, level, memory level, buffer size, worker threads, write chunking and flushes; for
+//! the formats with a seekable layout, sometimes seekable, read back through `SeekableDecoder`
+//! too.
 
 use std::io::Write;
 
@@ -36,11 +38,15 @@ pub fn run(input: RoundTrip) {
         .memory_level(memory_level)
         .buffer_size(1 + usize::from(input.buffer))
         .checksum(input.checksum);
-    // one in four runs compresses with 1-3 worker threads
+    // one in four runs compresses with 1-3 worker threads; some seekable (blocks of 1 byte to
+    // 64 KiB, with and without threads)
     let config = match input.threads % 16 {
         n @ 1..=3 => config.threads(usize::from(n)),
         _ => config,
     };
+    let seekable =
+        matches!(format, Format::Zstd | Format::Gzip | Format::Xz) && matches!(input.threads % 16, 2 | 4 | 5);
+    let config = if seekable { config.seekable(1 + usize::from(input.buffer) % 65_280) } else { config };
     let mut encoder = Encoder::with_config(Vec::new(), format, &config).expect("valid config");
     let mut rest = &input.data[..];
     let mut i = 0usize;
@@ -59,6 +65,13 @@ pub fn run(input: RoundTrip) {
     let packed = encoder.finish().expect("finish");
     let back = decompress_with(&packed, format, &config).expect("our own stream must decode");
     assert!(back == input.data, "{format}: round trip differs");
+    if seekable {
+        let mut file = compressio::SeekableDecoder::new(std::io::Cursor::new(&packed))
+            .expect("our seekable stream opens");
+        let mut all = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut all).expect("our seekable stream reads");
+        assert!(all == input.data, "{format}: seekable read differs");
+    }
     if format.is_detectable() {
         assert!(
             decompress_auto(&packed).expect("auto") == input.data,
