@@ -2,14 +2,16 @@
 //! command-line tools, side by side in one run, on files you give it.
 //!
 //! ```text
-//! cargo run --release --example bench -- [--formats gzip,zstd,...] [--level L] [--reps N]
-//!     [--threads 1,2,0] [--no-cli] [--svg chart.svg] FILE...
+//! cargo run --release --example bench -- [--formats gzip,zstd,...] [--level L | --levels L,L,...]
+//!     [--reps N] [--threads 1,2,0] [--no-cli] [--svg chart.svg] FILE...
 //! ```
 //!
 //! `--threads` adds `Config::threads(n)` runs of our encoder (and, for n > 1, the
-//! multithreaded CLIs: `pigz -pN`, `zstd -TN`, `xz -TN`); `--svg` draws ratio against
-//! compression speed for every implementation (plotters' SVG backend); `--per-file` also
-//! prints each file's own figures (lines starting with `file`).
+//! multithreaded CLIs: `pigz -pN`, `zstd -TN`, `xz -TN`); `--levels` runs every format at each
+//! level; `--svg` draws ratio against compression speed for every implementation, format and
+//! level (plotters' SVG backend: a colour per format, a marker per kind — compressio, backend
+//! crate, CLI — filled for one thread, hollow for more); `--per-file` also prints each file's
+//! own figures (lines starting with `file`). `docs/chart.svg` is such a chart.
 //!
 //! Method (the same as `shared/corpus/BASELINE.md`): each file is read into memory first; a
 //! compressor gets 64 KiB `write_all`s into a pre-faulted `Vec`; a decompressor is read into a
@@ -33,7 +35,7 @@ use backends::{backend, backend_level, drain, feed, Impl};
 
 struct Args {
     formats: Vec<Format>,
-    level: Level,
+    levels: Vec<Level>,
     reps: usize,
     cli: bool,
     threads: Vec<usize>,
@@ -45,7 +47,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         formats: Format::ALL.to_vec(),
-        level: Level::Default,
+        levels: vec![Level::Default],
         reps: 3,
         cli: true,
         threads: Vec::new(),
@@ -64,7 +66,15 @@ fn parse_args() -> Result<Args, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--level" => {
-                a.level = it.next().ok_or("--level needs a value")?.parse().map_err(|e| format!("{e}"))?
+                a.levels =
+                    vec![it.next().ok_or("--level needs a value")?.parse().map_err(|e| format!("{e}"))?]
+            }
+            "--levels" => {
+                let list = it.next().ok_or("--levels needs a list")?;
+                a.levels = list
+                    .split(',')
+                    .map(|l| l.parse().map_err(|e| format!("{e}")))
+                    .collect::<Result<_, _>>()?;
             }
             "--reps" => {
                 a.reps = it.next().ok_or("--reps needs a value")?.parse().map_err(|e| format!("{e}"))?
@@ -201,18 +211,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("|---|---|--:|--:|--:|--:|--:|--:|--:|");
     let mut points: Vec<Point> = Vec::new();
-    for &format in &args.formats {
-        let mut impls = vec![ours(format, args.level, None, false)];
-        impls.extend(backend(format, args.level));
+    let runs: Vec<(Format, Level)> =
+        args.formats.iter().flat_map(|&f| args.levels.iter().map(move |&l| (f, l))).collect();
+    for (format, level) in runs {
+        let lvl = backend_level(format, level);
+        let mut impls = vec![ours(format, level, None, false)];
+        impls.extend(backend(format, level));
         let backend_index = (impls.len() == 2).then_some(1);
         for &n in &args.threads {
-            impls.push(ours(format, args.level, Some(n), false));
+            impls.push(ours(format, level, Some(n), false));
         }
         if format == Format::Brotli {
             // the only codec that sizes its search by the stream's size
-            impls.push(ours(format, args.level, None, true));
+            impls.push(ours(format, level, None, true));
         }
-        let tools = if args.cli { clis(format, args.level, &args.threads) } else { Vec::new() };
+        let tools = if args.cli { clis(format, level, &args.threads) } else { Vec::new() };
         let k = impls.len();
         let count = k + tools.len();
         let mut totals = vec![Totals::default(); count];
@@ -284,11 +297,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (cc, cd) = versus(cli, t);
             let ratio = t.bytes as f64 / t.packed as f64;
             println!(
-                "| {format} | {name} | {:.1} | {:.1} | {ratio:.3} | {bc} | {bd} | {cc} | {cd} |",
+                "| {format} {lvl} | {name} | {:.1} | {:.1} | {ratio:.3} | {bc} | {bd} | {cc} | {cd} |",
                 mbs(t, t.csecs),
                 mbs(t, t.dsecs),
             );
-            points.push(Point { label: format!("{format} {name}"), mbs: mbs(t, t.csecs), ratio });
+            let kind = if name.starts_with("compressio") {
+                Kind::Ours
+            } else if name.starts_with('`') {
+                Kind::Cli
+            } else {
+                Kind::Backend
+            };
+            // more than one thread: threads(n ≥ 2), or a CLI's -T/-p/-n with a count above 1
+            let threaded = ["threads(", "-T", "-p", "-n "].iter().any(|flag| {
+                name.split(flag).skip(1).any(|rest| {
+                    let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse::<usize>().is_ok_and(|n| n > 1)
+                })
+            });
+            points.push(Point { format, level: lvl, kind, threaded, mbs: mbs(t, t.csecs), ratio });
         }
     }
     if let Some(path) = &args.svg {
@@ -298,37 +325,75 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// One implementation's result, for the chart.
+/// Who made a point.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ours,
+    Backend,
+    Cli,
+}
+
+/// One implementation's result at one format and level, for the chart.
 struct Point {
-    label: String,
+    format: Format,
+    level: i32,
+    kind: Kind,
+    threaded: bool,
     mbs: f64,
     ratio: f64,
 }
 
-/// Ratio against compression speed (log scale), one labelled point per implementation.
+/// Ratio against compression speed (log scale): a colour per format, a marker per kind
+/// (circle: compressio, triangle: the backend crate, cross: the CLI), filled for one thread and
+/// hollow for more; compressio's points are labelled with their level.
 fn chart(path: &std::path::Path, points: &[Point]) -> Result<(), Box<dyn std::error::Error>> {
     use plotters::prelude::*;
-    let root = SVGBackend::new(path, (1200, 800)).into_drawing_area();
+    let root = SVGBackend::new(path, (1400, 900)).into_drawing_area();
     root.fill(&WHITE)?;
     let max_speed = points.iter().map(|p| p.mbs).fold(1.0, f64::max) * 2.0;
     let min_speed = points.iter().map(|p| p.mbs).fold(f64::INFINITY, f64::min).min(max_speed) / 2.0;
     let max_ratio = points.iter().map(|p| p.ratio).fold(1.0, f64::max) * 1.1;
+    let min_ratio =
+        (points.iter().map(|p| p.ratio).fold(f64::INFINITY, f64::min).min(max_ratio) * 0.9).floor();
     let mut chart = ChartBuilder::on(&root)
-        .caption("compressio: ratio vs compression speed", ("sans-serif", 24))
+        .caption(
+            "ratio vs compression speed: compressio (●), the backend crates (▲), the CLIs (✕); filled: 1 thread, hollow: 2",
+            ("sans-serif", 20),
+        )
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(60)
-        .build_cartesian_2d((min_speed.max(0.01)..max_speed).log_scale(), 0.0..max_ratio)?;
+        .build_cartesian_2d((min_speed.max(0.01)..max_speed).log_scale(), min_ratio.max(0.0)..max_ratio)?;
     chart.configure_mesh().x_desc("compress MB/s (log)").y_desc("ratio (in / out)").draw()?;
-    for (i, p) in points.iter().enumerate() {
+    let formats: Vec<Format> =
+        Format::ALL.iter().copied().filter(|f| points.iter().any(|p| p.format == *f)).collect();
+    for (i, &format) in formats.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        chart.draw_series(std::iter::once(Circle::new((p.mbs, p.ratio), 5, color.filled())))?;
-        chart.draw_series(std::iter::once(Text::new(
-            p.label.clone(),
-            (p.mbs, p.ratio),
-            ("sans-serif", 11),
-        )))?;
+        let style = |threaded: bool| if threaded { color.stroke_width(2) } else { color.filled() };
+        let mine: Vec<&Point> = points.iter().filter(|p| p.format == format).collect();
+        chart
+            .draw_series(
+                mine.iter()
+                    .filter(|p| p.kind == Kind::Ours)
+                    .map(|p| Circle::new((p.mbs, p.ratio), 6, style(p.threaded))),
+            )?
+            .label(format.to_string())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 6, color.filled()));
+        chart.draw_series(
+            mine.iter()
+                .filter(|p| p.kind == Kind::Backend)
+                .map(|p| TriangleMarker::new((p.mbs, p.ratio), 7, style(p.threaded))),
+        )?;
+        chart.draw_series(
+            mine.iter()
+                .filter(|p| p.kind == Kind::Cli)
+                .map(|p| Cross::new((p.mbs, p.ratio), 6, color.stroke_width(2))),
+        )?;
+        chart.draw_series(mine.iter().filter(|p| p.kind == Kind::Ours && !p.threaded).map(|p| {
+            Text::new(format!("{} {}", format, p.level), (p.mbs * 1.06, p.ratio), ("sans-serif", 11))
+        }))?;
     }
+    chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw()?;
     root.present()?;
     Ok(())
 }

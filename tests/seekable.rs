@@ -416,3 +416,22 @@ fn the_reference_tools_read_ours_and_we_read_theirs() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_seekable_decoder_is_send_and_can_move_threads_mid_read() {
+    fn send<T: Send>(_: &T) {}
+    let data = text(500_000, 14);
+    let packed = compress_with(&data, Format::Zstd, &Config::default().seekable(50_000)).unwrap();
+    let mut file = SeekableDecoder::with_config(Cursor::new(packed), &Config::default().threads(2)).unwrap();
+    send(&file);
+    let mut first = vec![0u8; 120_000];
+    file.read_exact(&mut first).unwrap(); // read-ahead workers running
+    let rest = std::thread::spawn(move || {
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest).unwrap();
+        rest
+    })
+    .join()
+    .unwrap();
+    assert!(first == data[..120_000] && rest == data[120_000..]);
+}
