@@ -407,7 +407,19 @@ impl DecodeCore {
             Decoded::InputEmpty if produced > 0 => Ok(done),
             // the stash is used up: on to the input
             Decoded::InputEmpty if from_stash => Ok(None),
-            Decoded::InputEmpty if eof => Err(Error::Truncated { format }),
+            Decoded::InputEmpty if eof => {
+                // truncated: first whatever the codec still holds of the input it consumed
+                codec.end_of_input(&mut output).map_err(|fault| Error::from_fault(format, fault))?;
+                let produced = output.pos;
+                if produced == 0 {
+                    return Err(Error::Truncated { format });
+                }
+                if allowed == 0 {
+                    return Err(Error::LimitExceeded { limit: self.max_output });
+                }
+                self.total_out += produced as u64;
+                Ok(Some(Step::Produced(produced)))
+            }
             Decoded::InputEmpty if !input.is_empty() && input.rest().len() >= input.room => {
                 // an incomplete unit larger than `room`: the codec broke its contract
                 Err(no_progress(format))

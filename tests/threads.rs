@@ -233,6 +233,73 @@ fn multithreaded_xz_decoder_reads_multi_block_streams() {
     }
 }
 
+/// Read `stream` through a `Decoder` in `chunk`-byte reads until the end or an error: what
+/// came out before, and the error.
+fn read_until_error(stream: &[u8], config: &Config, chunk: usize) -> (Vec<u8>, Option<compressio::Error>) {
+    let mut decoder = Decoder::with_config(stream, Format::Lz4, config).unwrap();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; chunk];
+    loop {
+        match decoder.read(&mut buf) {
+            Ok(0) => return (out, None),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => return (out, Some(compressio::Error::from(e))),
+        }
+    }
+}
+
+#[test]
+fn lz4_independent_blocks_decode_in_parallel_exactly_as_on_one_thread() {
+    if !Format::Lz4.is_enabled() {
+        return;
+    }
+    let data = mixed(9 * MIB, 12);
+    // ours (64 KiB blocks), and the lz4 CLI's 64 KiB to 4 MiB blocks, with block checksums and
+    // without the content checksum
+    let mut streams = vec![("ours".to_string(), compressio::compress(&data, Format::Lz4).unwrap())];
+    if have_tool("lz4") {
+        for args in [&["-B4", "-BX"][..], &["-B7"], &["-B6", "--no-frame-crc"], &["-B5", "-BD"]] {
+            let mut full = vec!["-1", "-c", "-q"];
+            full.extend_from_slice(args);
+            streams.push((format!("lz4 {args:?}"), run_tool("lz4", &full, &data)));
+        }
+    }
+    for (name, stream) in &streams {
+        for threads in [2, 3] {
+            let config = Config::default().threads(threads);
+            for chunks in [&[1 << 20][..], &[65536], &[7, 100_000, 1]] {
+                let back = decompress_chunked(stream, Format::Lz4, &config, chunks).unwrap();
+                assert!(back == data, "{name}, threads({threads}), reads {chunks:?}");
+            }
+        }
+        // a bad byte in the middle: the same error after the same output as one thread
+        let mut bad = stream.clone();
+        let mid = bad.len() / 2;
+        bad[mid] ^= 0x40;
+        let one = read_until_error(&bad, &Config::default(), 65536);
+        let two = read_until_error(&bad, &Config::default().threads(2), 65536);
+        // (with no checksum at all, a flipped literal may go unnoticed: then by both)
+        assert!(one.1.is_some() || name.contains("no-frame-crc"), "{name}: corrupt stream accepted");
+        assert_eq!(one.0.len(), two.0.len(), "{name}: output before the error: {:?} / {:?}", one.1, two.1);
+        // (not necessarily a prefix of the data: a flipped literal decodes, and only the
+        // content checksum at the frame's end finds it)
+        assert!(one.0 == two.0, "{name}");
+        assert_eq!(format!("{:?}", one.1), format!("{:?}", two.1), "{name}");
+        // truncated: the same verdict everywhere
+        for cut in [stream.len() - 1, stream.len() - 5, stream.len() / 3, 11] {
+            let one = read_until_error(&stream[..cut], &Config::default(), 65536);
+            let two = read_until_error(&stream[..cut], &Config::default().threads(2), 65536);
+            assert!(matches!(two.1, Some(compressio::Error::Truncated { .. })), "{name} cut at {cut}");
+            assert!(one.0 == two.0, "{name} cut at {cut}: output before the error");
+        }
+        // max_output: exact
+        let limit = Config::default().threads(2).max_output(data.len() as u64 - 1);
+        let (out, err) = read_until_error(stream, &limit, 65536);
+        assert_eq!(out.len(), data.len() - 1, "{name}");
+        assert!(matches!(err, Some(compressio::Error::LimitExceeded { .. })), "{name}");
+    }
+}
+
 // ---- memory ---------------------------------------------------------------------------------
 
 /// Stream `len` bytes of generated text through a threaded encoder into a sink, in this

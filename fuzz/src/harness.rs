@@ -55,6 +55,18 @@ pub fn decode(format: Option<Format>, data: &[u8]) {
         }
         _ => panic!("buffer {buffer}/read {read}: {} but 64 KiB: {}", summary(&odd), summary(&plain)),
     }
+    // lz4's independent blocks decode in parallel with threads: the same verdict and bytes
+    if format == Some(Format::Lz4) {
+        let threaded = stream_decode(format, stream, &config.clone().threads(2).buffer_size(buffer), read);
+        match (&threaded, &plain) {
+            (Ok(a), Ok(b)) => assert!(a == b, "threads(2) and one thread decode differently"),
+            (Err(a), Err(b)) if buffer >= 8 => {
+                assert_eq!(kind(a), kind(b), "threads(2): {a} / one thread: {b}")
+            }
+            (Err(_), Err(_)) => {}
+            _ => panic!("threads(2): {} but one thread: {}", summary(&threaded), summary(&plain)),
+        }
+    }
     if let Ok((detected, out)) = plain {
         assert!(out.len() as u64 <= MAX_OUTPUT);
         differential(detected, stream, &out);

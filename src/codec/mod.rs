@@ -69,6 +69,13 @@ pub(crate) trait Decode: Send {
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded>;
     /// Prepare for the next member (or a new stream), reusing what can be reused.
     fn reset(&mut self) -> CodecResult<()>;
+    /// The input has ended inside a member (the stream is truncated): write out what the
+    /// input consumed so far still makes, so that the output before the error is what a
+    /// decoder that holds nothing back would have given. For decoders that hold decoded data
+    /// back (the parallel lz4 decoder's batches). Called again while it produces something.
+    fn end_of_input(&mut self, _output: &mut OutBuf<'_>) -> CodecResult<()> {
+        Ok(())
+    }
     /// Whether the adapter should read input ahead whenever its buffer is empty, rather than
     /// only when the codec needs more (liblzma's multithreaded decoder: its workers decode
     /// the next blocks while the current one is read out). Off by default, so that a decoder

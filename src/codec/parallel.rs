@@ -29,6 +29,11 @@ pub(crate) trait BlockCompressor: Send + 'static {
     /// of the stream; `dict` holds the input that precedes the block (empty for the first
     /// block, and always empty when `dict_size` is 0).
     fn compress_block(&mut self, dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> CodecResult<Self::Summary>;
+
+    /// `out` arrives with the previous block's bytes still in it (its length kept) rather than
+    /// cleared: for a worker that overwrites it and truncates, so that a reused buffer is not
+    /// zeroed again before it is overwritten.
+    const KEEP_OUTPUT: bool = false;
 }
 
 struct Job {
@@ -109,7 +114,9 @@ impl<C: BlockCompressor> Parallel<C> {
                         Err(_) => return,
                     };
                     let Ok(mut job) = job else { return };
-                    job.output.clear();
+                    if !C::KEEP_OUTPUT {
+                        job.output.clear();
+                    }
                     let result = compressor.compress_block(&job.dict, &job.input, &mut job.output);
                     let reply =
                         Done { seq: job.seq, dict: job.dict, input: job.input, output: job.output, result };
@@ -142,6 +149,17 @@ impl<C: BlockCompressor> Parallel<C> {
     /// Blocks submitted and not yet handed back by `next_block` (in flight or finished).
     fn outstanding(&self) -> usize {
         (self.next_seq - self.next_out) as usize
+    }
+
+    /// Whether another block may be submitted within the bound.
+    pub fn has_room(&self) -> bool {
+        self.outstanding() < self.max_outstanding
+    }
+
+    /// The block being filled, for callers that assemble blocks themselves (a decoder's
+    /// batches of compressed blocks) and then `submit` it.
+    pub fn current_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.current
     }
 
     /// Take input into the current block and send full blocks to the workers. Stops (having
@@ -186,7 +204,9 @@ impl<C: BlockCompressor> Parallel<C> {
         }
         let mut output = self.spare_outputs.pop().unwrap_or_default();
         if let Some(compressor) = &mut self.inline {
-            output.clear();
+            if !C::KEEP_OUTPUT {
+                output.clear();
+            }
             let result = compressor.compress_block(&dict, &input, &mut output);
             self.waiting.insert(self.next_seq, Done { seq: self.next_seq, dict, input, output, result });
             self.next_seq += 1;

@@ -6,6 +6,7 @@ use lz4_flex::block;
 use xxhash_rust::xxh32::{xxh32, Xxh32};
 
 use super::frame::{remember, BlockHeader, Descriptor, LEGACY_MAGIC, WINDOW};
+use super::parallel::ParallelBlocks;
 use super::MAGIC;
 use crate::codec::spec::{skippable, Match};
 use crate::codec::{CodecResult, Decode, Decoded, Fault, InBuf, OutBuf};
@@ -18,7 +19,13 @@ enum State {
     Skip(u32),
     Descriptor,
     BlockHeader,
-    BlockData { size: usize, stored: bool },
+    BlockData {
+        size: usize,
+        stored: bool,
+    },
+    /// The end mark of a frame decoded in parallel: the batches in flight are written out
+    /// before the content checksum (or the end).
+    Drain,
     ContentChecksum,
     Done,
 }
@@ -50,6 +57,34 @@ pub(crate) struct Lz4Decoder {
     dictionaries: crate::dictionary::Dictionaries,
     /// The current frame's dictionary, an index into `dictionaries`.
     dict: Option<usize>,
+    /// `Config::threads` (2 or more: frames of independent blocks decode in parallel).
+    threads: usize,
+    /// The parallel decoder, built by the first frame that uses it and kept.
+    parallel: Option<ParallelBlocks>,
+    /// The current frame's blocks go to `parallel`.
+    in_parallel: bool,
+    /// An error found while batches were still held, reported once they are written out.
+    deferred: Option<Fault>,
+}
+
+/// What a batch of a frame's content must pass before anyone sees it: the running content
+/// checksum and the declared content size (the same checks as for one block).
+fn check_content<'a>(
+    frame: &Descriptor,
+    hasher: &'a mut Xxh32,
+    produced: &'a mut u64,
+) -> impl FnMut(&[u8]) -> CodecResult<()> + 'a {
+    let (checksum, size) = (frame.content_checksum, frame.content_size);
+    move |content| {
+        if checksum {
+            hasher.update(content);
+        }
+        *produced += content.len() as u64;
+        if size.is_some_and(|size| *produced > size) {
+            return Err(Fault::corrupt("frame is longer than its declared content size"));
+        }
+        Ok(())
+    }
 }
 
 /// The window of dictionary `index` among `dictionaries` (a frame's dictionary, if any).
@@ -84,6 +119,10 @@ impl Lz4Decoder {
             skippable: false,
             dictionaries: settings.dictionaries.clone(),
             dict: None,
+            threads: settings.threads.unwrap_or(1),
+            parallel: None,
+            in_parallel: false,
+            deferred: None,
         }
     }
 
@@ -111,6 +150,16 @@ impl Lz4Decoder {
         let needed = 2 * block_max as u64 + 4 + if frame.linked { WINDOW as u64 } else { 0 };
         if needed > self.max_memory {
             return Err(Fault::Limit(self.max_memory));
+        }
+        // independent blocks without a dictionary decode in parallel, if the batches in
+        // flight fit in the limit too (else this frame stays on one thread)
+        let batches = ParallelBlocks::memory(self.threads, block_max) as u64;
+        self.in_parallel = self.threads > 1
+            && !frame.linked
+            && self.dict.is_none()
+            && needed.saturating_add(batches) <= self.max_memory;
+        if self.in_parallel && self.parallel.is_none() {
+            self.parallel = Some(ParallelBlocks::new(self.threads)?);
         }
         // exact reservations: amortised growth could double them
         let block_bytes = block_max + 4;
@@ -202,9 +251,19 @@ impl Lz4Decoder {
     }
 }
 
-impl Decode for Lz4Decoder {
-    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+impl Lz4Decoder {
+    fn walk(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
         loop {
+            if let (true, Some(par)) = (self.in_parallel, &mut self.parallel) {
+                par.drain(
+                    output,
+                    false,
+                    &mut check_content(&self.frame, &mut self.hasher, &mut self.produced),
+                )?;
+                if par.is_writing() {
+                    return Ok(Decoded::OutputFull);
+                }
+            }
             if self.decoded_pos < self.decoded_end {
                 if !output.drain(&self.decoded[..self.decoded_end], &mut self.decoded_pos) {
                     return Ok(Decoded::OutputFull);
@@ -264,6 +323,7 @@ impl Decode for Lz4Decoder {
                         return Ok(Decoded::InputEmpty);
                     };
                     match BlockHeader::parse(word) {
+                        BlockHeader::End if self.in_parallel => self.state = State::Drain,
                         BlockHeader::End if self.frame.content_checksum => {
                             self.state = State::ContentChecksum
                         }
@@ -276,6 +336,39 @@ impl Decode for Lz4Decoder {
                             self.state = State::BlockData { size, stored };
                         }
                     }
+                }
+                State::BlockData { size, stored } if self.in_parallel => {
+                    let Some(par) = &mut self.parallel else {
+                        return Err(Fault::backend("no parallel decoder"));
+                    };
+                    if par.batch_full() && !par.submit()? {
+                        // every slot is taken: the oldest batch must be written out first
+                        if output.is_full() {
+                            return Ok(Decoded::OutputFull);
+                        }
+                        par.drain(
+                            output,
+                            true,
+                            &mut check_content(&self.frame, &mut self.hasher, &mut self.produced),
+                        )?;
+                        continue;
+                    }
+                    let total = size + if self.frame.block_checksum { 4 } else { 0 };
+                    let checksum = self.frame.block_checksum;
+                    if self.block.is_empty() && input.rest().len() >= total {
+                        par.add(&input.rest()[..total], size, stored, checksum, self.block_max);
+                        input.advance(total);
+                    } else {
+                        let take = (total - self.block.len()).min(input.rest().len());
+                        self.block.extend_from_slice(&input.rest()[..take]);
+                        input.advance(take);
+                        if self.block.len() < total {
+                            return Ok(Decoded::InputEmpty);
+                        }
+                        par.add(&self.block, size, stored, checksum, self.block_max);
+                        self.block.clear();
+                    }
+                    self.state = State::BlockHeader;
                 }
                 State::BlockData { size, stored } => {
                     // a block decodes straight into the caller's buffer when it fits there;
@@ -313,6 +406,27 @@ impl Decode for Lz4Decoder {
                     }
                     self.state = State::BlockHeader;
                 }
+                State::Drain => {
+                    let Some(par) = &mut self.parallel else {
+                        return Err(Fault::backend("no parallel decoder"));
+                    };
+                    if !par.submit()? || !par.is_idle() {
+                        if output.is_full() {
+                            return Ok(Decoded::OutputFull);
+                        }
+                        par.drain(
+                            output,
+                            true,
+                            &mut check_content(&self.frame, &mut self.hasher, &mut self.produced),
+                        )?;
+                        continue;
+                    }
+                    if self.frame.content_checksum {
+                        self.state = State::ContentChecksum;
+                    } else {
+                        self.end_frame()?;
+                    }
+                }
                 State::ContentChecksum => {
                     let Some(stored_sum) = self.read_u32(input) else {
                         return Ok(Decoded::InputEmpty);
@@ -326,8 +440,52 @@ impl Decode for Lz4Decoder {
             }
         }
     }
+}
+
+impl Decode for Lz4Decoder {
+    /// Errors come after the output that precedes them: an error found while batches of
+    /// earlier blocks are still held (a bad block header, say) waits until they are written
+    /// out, and an error in a call that has produced output is reported by the next call, so
+    /// that the caller gets those bytes first — as from one thread, block by block.
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        let start = output.pos;
+        let result = match self.deferred.take() {
+            Some(fault) => Err(fault),
+            None => self.walk(input, output),
+        };
+        let Err(fault) = result else { return result };
+        // batches of earlier blocks first; a bad one among them is the earlier error
+        let fault = match self.end_of_input(output) {
+            Ok(()) => fault,
+            Err(earlier) => earlier,
+        };
+        let holding = self.parallel.as_ref().is_some_and(|p| self.in_parallel && !p.is_idle());
+        if output.pos > start || holding {
+            self.deferred = Some(fault);
+            return Ok(Decoded::OutputFull);
+        }
+        Err(fault)
+    }
+
+    /// The batches of complete blocks, decoded and written out (the incomplete block, if any,
+    /// is the truncation).
+    fn end_of_input(&mut self, output: &mut OutBuf<'_>) -> CodecResult<()> {
+        let Some(par) = self.parallel.as_mut().filter(|_| self.in_parallel) else { return Ok(()) };
+        let mut check = check_content(&self.frame, &mut self.hasher, &mut self.produced);
+        while !par.is_idle() && !output.is_full() {
+            if !par.submit()? || !par.is_idle() {
+                par.drain(output, true, &mut check)?;
+            }
+        }
+        Ok(())
+    }
 
     fn reset(&mut self) -> CodecResult<()> {
+        if let Some(par) = &mut self.parallel {
+            par.reset()?;
+        }
+        self.in_parallel = false;
+        self.deferred = None;
         self.state = State::Magic;
         self.skippable = false;
         self.have = 0;

@@ -16,6 +16,8 @@ mod decode;
 mod encode;
 #[cfg(feature = "lz4")]
 pub(crate) mod frame;
+#[cfg(feature = "lz4")]
+mod parallel;
 
 /// Concatenated frames and skippable frames decode as one stream, like `lz4 -d`.
 pub(crate) static SPEC: Spec = Spec {
@@ -69,10 +71,15 @@ const CODEC: Option<Codec> = Some(Codec {
     encoder: |s| Ok(Box::new(encode::Lz4Encoder::new(s)?)),
     decoder: |s| Ok(Box::new(decode::Lz4Decoder::new(s))),
     encoder_memory,
-    // one compressed block, one decoded block (+ the history of linked blocks)
+    // one compressed block, one decoded block (+ the history of linked blocks; + the batches
+    // in flight when independent blocks decode in parallel)
     decoder_memory: |s| {
         let block = frame::block_max(block_code(s));
-        2 * block + 4 + if linked(s) { frame::WINDOW } else { 0 }
+        let batches = match s.threads {
+            Some(threads) if threads > 1 && !linked(s) => parallel::ParallelBlocks::memory(threads, block),
+            _ => 0,
+        };
+        2 * block + 4 + if linked(s) { frame::WINDOW } else { 0 } + batches
     },
     random_access: None,
 });
