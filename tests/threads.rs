@@ -254,11 +254,18 @@ fn lz4_independent_blocks_decode_in_parallel_exactly_as_on_one_thread() {
         return;
     }
     let data = mixed(9 * MIB, 12);
-    // ours (64 KiB blocks), and the lz4 CLI's 64 KiB to 4 MiB blocks, with block checksums and
-    // without the content checksum
-    let mut streams = vec![("ours".to_string(), compressio::compress(&data, Format::Lz4).unwrap())];
+    // frames of 4 MiB blocks decode in parallel: ours (memory level 5) and the lz4 CLI's (its
+    // default), with block checksums and without the content checksum; smaller and linked
+    // blocks stay on one thread (the same checks hold)
+    let big = Config::default().memory_level(5);
+    let mut streams = vec![
+        ("ours, 4 MiB blocks".to_string(), compressio::compress_with(&data, Format::Lz4, &big).unwrap()),
+        ("ours, 64 KiB blocks".to_string(), compressio::compress(&data, Format::Lz4).unwrap()),
+    ];
     if have_tool("lz4") {
-        for args in [&["-B4", "-BX"][..], &["-B7"], &["-B6", "--no-frame-crc"], &["-B5", "-BD"]] {
+        for args in
+            [&["-B7"][..], &["-B6", "-BX"], &["-B6", "--no-frame-crc"], &["-B4", "-BX"], &["-B5", "-BD"]]
+        {
             let mut full = vec!["-1", "-c", "-q"];
             full.extend_from_slice(args);
             streams.push((format!("lz4 {args:?}"), run_tool("lz4", &full, &data)));

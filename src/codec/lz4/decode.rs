@@ -152,9 +152,12 @@ impl Lz4Decoder {
             return Err(Fault::Limit(self.max_memory));
         }
         // independent blocks without a dictionary decode in parallel, if the batches in
-        // flight fit in the limit too (else this frame stays on one thread)
+        // flight fit in the limit too (else this frame stays on one thread), and if the blocks
+        // are 4 MiB: smaller ones decode on one thread about as fast as the reading thread can
+        // copy and hash the workers' output (see parallel.rs)
         let batches = ParallelBlocks::memory(self.threads, block_max) as u64;
         self.in_parallel = self.threads > 1
+            && block_max >= super::parallel::MIN_BLOCK
             && !frame.linked
             && self.dict.is_none()
             && needed.saturating_add(batches) <= self.max_memory;

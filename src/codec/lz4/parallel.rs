@@ -19,6 +19,15 @@ use xxhash_rust::xxh32::xxh32;
 use crate::codec::parallel::{drain_block, Block, BlockCompressor, Parallel};
 use crate::codec::{CodecResult, Fault, OutBuf};
 
+/// Frames whose blocks are smaller than this stay on one thread: only 4 MiB blocks (the lz4
+/// CLI's default) go to the workers. lz4 decodes at about the speed of a memory copy, so the
+/// reading thread's share — copying the compressed blocks into batches, hashing the content
+/// (the frame's checksum is sequential) and copying it out — is nearly the whole
+/// single-threaded cost. Measured on 128 MiB of text, two threads against one
+/// (examples/decode_threads): 64 KiB blocks 0.84×, 1 MiB blocks 0.87×, 4 MiB blocks (which one
+/// thread must stage and copy too) 1.12–1.15×.
+pub(super) const MIN_BLOCK: usize = 4 << 20;
+
 /// A batch is submitted once its blocks may decode to this much.
 const BATCH: usize = 1 << 20;
 /// Each block in a batch: flags (stored, checksum), the frame's block maximum, its size.
