@@ -402,10 +402,11 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         Ok(())
     }
 
-    /// Read a block's compressed bytes into `raw`.
-    fn read_raw(&mut self, entry: &Entry, raw: &mut Vec<u8>) -> Result<()> {
-        raw.resize(entry.c_len as usize, 0);
-        self.inner.seek(SeekFrom::Start(entry.c_off))?;
+    /// Read the compressed bytes `start..end` of the file (one block's, or a batch's) into
+    /// `raw`.
+    fn read_raw(&mut self, start: u64, end: u64, raw: &mut Vec<u8>) -> Result<()> {
+        raw.resize((end - start) as usize, 0);
+        self.inner.seek(SeekFrom::Start(start))?;
         self.inner.read_exact(raw)?;
         Ok(())
     }
@@ -415,7 +416,7 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         let entry = self.index.entries[block];
         self.check_size(&entry)?;
         let mut raw = std::mem::take(&mut self.raw);
-        let read = self.read_raw(&entry, &mut raw);
+        let read = self.read_raw(entry.c_off, entry.c_off + entry.c_len, &mut raw);
         self.raw = raw;
         read?;
         self.make_room(); // first, so that the evicted block's buffer is the one reused
@@ -471,9 +472,7 @@ impl<R: Read + Seek> SeekableDecoder<R> {
             let (start, stop) =
                 (entries[0].c_off, entries[entries.len() - 1].c_off + entries[entries.len() - 1].c_len);
             let mut raw = self.spare_raw.pop().unwrap_or_default();
-            raw.resize((stop - start) as usize, 0);
-            self.inner.seek(SeekFrom::Start(start))?;
-            self.inner.read_exact(&mut raw)?;
+            self.read_raw(start, stop, &mut raw)?;
             let outs = (first..last).map(|_| self.spare.pop().unwrap_or_default()).collect();
             let Some(ahead) = &mut self.ahead else { return Ok(()) };
             let job = Job { first, entries, outs, raw };

@@ -255,6 +255,43 @@ impl Lz4Decoder {
 }
 
 impl Lz4Decoder {
+    /// Hand the next `total` bytes of block data to `use_block`: straight from the input when
+    /// all of it is there (no copy), else staged in `self.block` across calls. `None` while the
+    /// block is incomplete (all the input consumed).
+    fn with_block<T>(
+        &mut self,
+        input: &mut InBuf<'_>,
+        total: usize,
+        use_block: impl FnOnce(&mut Self, &[u8]) -> CodecResult<T>,
+    ) -> CodecResult<Option<T>> {
+        if self.block.is_empty() && input.rest().len() >= total {
+            let result = use_block(self, &input.rest()[..total])?;
+            input.advance(total);
+            return Ok(Some(result));
+        }
+        let take = (total - self.block.len()).min(input.rest().len());
+        self.block.extend_from_slice(&input.rest()[..take]);
+        input.advance(take);
+        if self.block.len() < total {
+            return Ok(None);
+        }
+        let block = std::mem::take(&mut self.block);
+        let result = use_block(self, &block);
+        self.block = block;
+        self.block.clear();
+        result.map(Some)
+    }
+
+    /// Wait for the oldest batch in flight and write it out (`OutputFull` if there is no room).
+    fn write_oldest_batch(&mut self, output: &mut OutBuf<'_>) -> CodecResult<Option<Decoded>> {
+        if output.is_full() {
+            return Ok(Some(Decoded::OutputFull));
+        }
+        let Some(par) = &mut self.parallel else { return Err(Fault::backend("no parallel decoder")) };
+        par.drain(output, true, &mut check_content(&self.frame, &mut self.hasher, &mut self.produced))?;
+        Ok(None)
+    }
+
     fn walk(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
         loop {
             if let (true, Some(par)) = (self.in_parallel, &mut self.parallel) {
@@ -341,35 +378,28 @@ impl Lz4Decoder {
                     }
                 }
                 State::BlockData { size, stored } if self.in_parallel => {
-                    let Some(par) = &mut self.parallel else {
-                        return Err(Fault::backend("no parallel decoder"));
-                    };
-                    if par.batch_full() && !par.submit()? {
+                    let full = self
+                        .parallel
+                        .as_mut()
+                        .map_or(Ok(true), |par| Ok(par.batch_full() && !par.submit()?))?;
+                    if full {
                         // every slot is taken: the oldest batch must be written out first
-                        if output.is_full() {
-                            return Ok(Decoded::OutputFull);
+                        if let Some(outcome) = self.write_oldest_batch(output)? {
+                            return Ok(outcome);
                         }
-                        par.drain(
-                            output,
-                            true,
-                            &mut check_content(&self.frame, &mut self.hasher, &mut self.produced),
-                        )?;
                         continue;
                     }
-                    let total = size + if self.frame.block_checksum { 4 } else { 0 };
-                    let checksum = self.frame.block_checksum;
-                    if self.block.is_empty() && input.rest().len() >= total {
-                        par.add(&input.rest()[..total], size, stored, checksum, self.block_max);
-                        input.advance(total);
-                    } else {
-                        let take = (total - self.block.len()).min(input.rest().len());
-                        self.block.extend_from_slice(&input.rest()[..take]);
-                        input.advance(take);
-                        if self.block.len() < total {
-                            return Ok(Decoded::InputEmpty);
+                    let (checksum, block_max) = (self.frame.block_checksum, self.block_max);
+                    let total = size + if checksum { 4 } else { 0 };
+                    let added = self.with_block(input, total, |this, data| {
+                        match &mut this.parallel {
+                            Some(par) => par.add(data, size, stored, checksum, block_max),
+                            None => return Err(Fault::backend("no parallel decoder")),
                         }
-                        par.add(&self.block, size, stored, checksum, self.block_max);
-                        self.block.clear();
+                        Ok(())
+                    })?;
+                    if added.is_none() {
+                        return Ok(Decoded::InputEmpty);
                     }
                     self.state = State::BlockHeader;
                 }
@@ -389,39 +419,21 @@ impl Lz4Decoder {
                         // partial block to the front copies less than staging all of it
                         return Ok(Decoded::InputEmpty);
                     }
-                    if self.block.is_empty() && input.rest().len() >= total {
-                        // the whole block is in the caller's buffer: no copy
-                        let data = &input.rest()[..total];
-                        self.finish_block(data, size, stored, output)?;
-                        input.advance(total);
-                    } else {
-                        let take = (total - self.block.len()).min(input.rest().len());
-                        self.block.extend_from_slice(&input.rest()[..take]);
-                        input.advance(take);
-                        if self.block.len() < total {
-                            return Ok(Decoded::InputEmpty);
-                        }
-                        let block = std::mem::take(&mut self.block);
-                        let result = self.finish_block(&block, size, stored, output);
-                        self.block = block;
-                        self.block.clear();
-                        result?;
+                    if self
+                        .with_block(input, total, |this, data| this.finish_block(data, size, stored, output))?
+                        .is_none()
+                    {
+                        return Ok(Decoded::InputEmpty);
                     }
                     self.state = State::BlockHeader;
                 }
                 State::Drain => {
-                    let Some(par) = &mut self.parallel else {
-                        return Err(Fault::backend("no parallel decoder"));
-                    };
-                    if !par.submit()? || !par.is_idle() {
-                        if output.is_full() {
-                            return Ok(Decoded::OutputFull);
+                    let idle =
+                        self.parallel.as_mut().map_or(Ok(true), |par| Ok(par.submit()? && par.is_idle()))?;
+                    if !idle {
+                        if let Some(outcome) = self.write_oldest_batch(output)? {
+                            return Ok(outcome);
                         }
-                        par.drain(
-                            output,
-                            true,
-                            &mut check_content(&self.frame, &mut self.hasher, &mut self.produced),
-                        )?;
                         continue;
                     }
                     if self.frame.content_checksum {

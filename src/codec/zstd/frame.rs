@@ -93,6 +93,12 @@ pub(crate) fn content_size(header: &[u8]) -> Option<u64> {
     Some(if layout.fcs_len == 2 { size + 256 } else { size })
 }
 
+/// Whether the frame header `header` says the frame ends with a content checksum (the low 32
+/// bits of XXH64 of the content).
+pub(crate) fn has_checksum(header: &[u8]) -> bool {
+    header.get(4).is_some_and(|fhd| fhd & 0x04 != 0)
+}
+
 /// The largest window log whose window plus libzstd's streaming buffers (two 128 KiB blocks
 /// and the context) fit in `max_memory`. libzstd checks the frame header's window against it
 /// before allocating anything.

@@ -45,10 +45,9 @@ pub(super) fn checksum(content: &[u8]) -> u32 {
 /// against the content by now: comparing the two costs nothing, where hashing the content
 /// again would cost a pass over it. A frame without one is hashed.
 pub(super) fn check_frame(expected: u32, frame: &[u8], content: &[u8]) -> bool {
-    const CHECKSUM_FLAG: u8 = 0x04;
     let one_frame_with_checksum = frame.len() >= super::frame::MAX_HEADER
         && frame.starts_with(&super::frame::MAGIC)
-        && frame[4] & CHECKSUM_FLAG != 0
+        && super::frame::has_checksum(frame)
         && super::frame::content_size(frame) == Some(content.len() as u64);
     match frame.len().checked_sub(4).filter(|_| one_frame_with_checksum) {
         Some(at) => u32::from_le_bytes([frame[at], frame[at + 1], frame[at + 2], frame[at + 3]]) == expected,
