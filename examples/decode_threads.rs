@@ -3,7 +3,7 @@
 //! where it has them, writing to `/dev/null`.
 //!
 //! ```text
-//! cargo run --release --example decode_threads -- [--reps N] FILE
+//! cargo run --release --example decode_threads -- [--reps N] [--format F] FILE
 //! ```
 //!
 //! Decoders read the compressed file from memory in 64 KiB reads (output discarded); the
@@ -60,8 +60,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut reps = 5;
     let mut file = None;
+    let mut only: Option<Format> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--format" => only = args.next().and_then(|f| f.parse().ok()),
             "--reps" => reps = args.next().and_then(|n| n.parse().ok()).expect("--reps N"),
             _ => file = Some(a),
         }
@@ -112,10 +114,24 @@ fn main() {
     ));
     cases.push((
         Format::Bzip2,
-        "ours threads(2) (one stream)",
+        "ours (one stream)",
+        ours(Format::Bzip2, Config::default()),
+        Some(("lbzip2", vec!["-d", "-c", "-n", "2"])),
+    ));
+    cases.push((
+        Format::Bzip2,
+        "ours threads(2) (a stream per block)",
         ours(Format::Bzip2, Config::default().threads(2)),
         Some(("lbzip2", vec!["-d", "-c", "-n", "2"])),
     ));
+    for (name, program, args) in
+        [("bzip2 -9", "bzip2", &["-9", "-c"][..]), ("pbzip2 -p2", "pbzip2", &["-p2", "-c"])]
+    {
+        if let Some(s) = tool(program, args, &data) {
+            cases.push((Format::Bzip2, name, s, Some(("lbzip2", vec!["-d", "-c", "-n", "2"]))));
+        }
+    }
+    cases.retain(|case| only.is_none_or(|f| f == case.0));
     println!("input: {} MB, {reps} interleaved repetitions, medians\n", mb);
     println!("| format | stream | threads(1) MB/s | threads(2) MB/s | threads(2) / threads(1) | CLI, 2 threads | MB/s |");
     println!("|---|---|--:|--:|--:|---|--:|");

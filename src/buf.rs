@@ -15,16 +15,19 @@ pub(crate) struct InBuf<'a> {
     /// producing anything; the caller then moves it to the front of its buffer and reads
     /// more behind it. With 0 every byte must be consumed (or something produced).
     pub room: usize,
+    /// No input follows `data` (the stream's end): a decoder that must see what comes after
+    /// a member to decide where it ends may decide now.
+    pub last: bool,
 }
 
 impl<'a> InBuf<'a> {
     pub fn new(data: &'a [u8]) -> Self {
-        InBuf { data, pos: 0, room: 0 }
+        InBuf { data, pos: 0, room: 0, last: false }
     }
 
     /// Input from a buffer of capacity `room` (see the field).
     pub fn with_room(data: &'a [u8], room: usize) -> Self {
-        InBuf { data, pos: 0, room }
+        InBuf { data, pos: 0, room, last: false }
     }
 
     /// The bytes not yet consumed.

@@ -323,8 +323,13 @@ impl Config {
     /// scheduling: `threads(1)` and `threads(8)` write the same bytes (not the same as without
     /// `threads`, where the formats use one block). Memory stays bounded: at most `2 × n`
     /// blocks are in flight (see [`memory_estimate`](Config::memory_estimate)). `flush` still
-    /// makes everything written so far decodable. For decoders, `threads(n)` with `n > 1` uses
-    /// liblzma's multithreaded decoder for multi-block .xz; other formats decode sequentially.
+    /// makes everything written so far decodable.
+    ///
+    /// For decoders, `threads(n)` with `n > 1` decodes in parallel what the stream lets split:
+    /// multi-block .xz (liblzma's multithreaded decoder), lz4 frames of independent 4 MiB
+    /// blocks, and every bzip2 file, one-stream or many-stream (its blocks, found by their
+    /// magic numbers as lbzip2 finds them). The output, the errors (and the output before
+    /// them) and `max_output` are those of one thread. Other streams decode on one thread.
     /// The async encoders (features `tokio`, `futures`) with `threads` run their codec on a
     /// thread of its own, so that no poll waits for a worker.
     ///

@@ -378,11 +378,13 @@ impl DecodeCore {
         let from_stash = !self.stash.is_empty();
         let outcome = if from_stash {
             let mut stashed = InBuf::new(self.stash.pending());
+            stashed.last = eof && input.is_empty();
             let outcome = codec.decode(&mut stashed, &mut output);
             self.stash.consume(stashed.pos);
             outcome
         } else {
             let mut rest = InBuf::with_room(input.rest(), input.room);
+            rest.last = eof;
             let outcome = codec.decode(&mut rest, &mut output);
             input.advance(rest.pos);
             self.total_in += rest.pos as u64;

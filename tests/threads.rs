@@ -236,7 +236,19 @@ fn multithreaded_xz_decoder_reads_multi_block_streams() {
 /// Read `stream` through a `Decoder` in `chunk`-byte reads until the end or an error: what
 /// came out before, and the error.
 fn read_until_error(stream: &[u8], config: &Config, chunk: usize) -> (Vec<u8>, Option<compressio::Error>) {
-    let mut decoder = Decoder::with_config(stream, Format::Lz4, config).unwrap();
+    read_format_until_error(stream, Format::Lz4, config, chunk)
+}
+
+fn read_format_until_error(
+    stream: &[u8],
+    format: Format,
+    config: &Config,
+    chunk: usize,
+) -> (Vec<u8>, Option<compressio::Error>) {
+    let mut decoder = match Decoder::with_config(stream, format, config) {
+        Ok(decoder) => decoder,
+        Err(e) => return (Vec::new(), Some(e)),
+    };
     let mut out = Vec::new();
     let mut buf = vec![0u8; chunk];
     loop {
@@ -297,7 +309,12 @@ fn lz4_independent_blocks_decode_in_parallel_exactly_as_on_one_thread() {
             let one = read_until_error(&stream[..cut], &Config::default(), 65536);
             let two = read_until_error(&stream[..cut], &Config::default().threads(2), 65536);
             assert!(matches!(two.1, Some(compressio::Error::Truncated { .. })), "{name} cut at {cut}");
-            assert!(one.0 == two.0, "{name} cut at {cut}: output before the error");
+            assert!(
+                one.0 == two.0,
+                "{name} cut at {cut}: output before the error: {} / {}",
+                one.0.len(),
+                two.0.len()
+            );
         }
         // max_output: exact
         let limit = Config::default().threads(2).max_output(data.len() as u64 - 1);
@@ -305,6 +322,114 @@ fn lz4_independent_blocks_decode_in_parallel_exactly_as_on_one_thread() {
         assert_eq!(out.len(), data.len() - 1, "{name}");
         assert!(matches!(err, Some(compressio::Error::LimitExceeded { .. })), "{name}");
     }
+}
+
+#[test]
+fn bzip2_decodes_in_parallel_exactly_as_on_one_thread() {
+    if !Format::Bzip2.is_enabled() {
+        return;
+    }
+    // text, an incompressible stretch, runs; then 6 MiB of zeros: blocks that decode to far
+    // more than a worker holds (replayed on the caller's thread)
+    let mut data = mixed(3 * MIB, 21);
+    data.extend(std::iter::repeat_n(0u8, 6 * MIB));
+    data.extend_from_slice(&text(MIB, 22));
+    let level = |n: i32| Config::default().level(Level::Exact(n));
+    let one_stream = compressio::compress_with(&data, Format::Bzip2, &level(9)).unwrap();
+    let mut streams = vec![
+        ("ours, one stream".to_string(), one_stream.clone()),
+        ("ours, -1".to_string(), compressio::compress_with(&data, Format::Bzip2, &level(1)).unwrap()),
+        (
+            "ours threads(2): a stream per block".to_string(),
+            compressio::compress_with(&data, Format::Bzip2, &level(9).threads(2)).unwrap(),
+        ),
+        ("empty".to_string(), compressio::compress(b"", Format::Bzip2).unwrap()),
+    ];
+    // two streams of different levels, with an empty one between
+    let mut joined = compressio::compress_with(&data[..MIB], Format::Bzip2, &level(3)).unwrap();
+    joined.extend(compressio::compress(b"", Format::Bzip2).unwrap());
+    joined.extend(compressio::compress_with(&data[MIB..], Format::Bzip2, &level(9)).unwrap());
+    streams.push(("joined levels 3, empty, 9".to_string(), joined));
+    for (tool, args) in [("bzip2", &["-9", "-c"][..]), ("pbzip2", &["-p2", "-c"]), ("lbzip2", &["-n2", "-c"])]
+    {
+        if have_tool(tool) {
+            streams.push((format!("{tool} {args:?}"), run_tool(tool, args, &data)));
+        }
+    }
+    for (name, stream) in &streams {
+        let expect: &[u8] = if name == "empty" { b"" } else { &data };
+        for threads in [2, 3] {
+            let config = Config::default().threads(threads);
+            for chunks in [&[1 << 20][..], &[65536], &[7, 100_000, 1]] {
+                let back = decompress_chunked(stream, Format::Bzip2, &config, chunks).unwrap();
+                assert!(back == expect, "{name}, threads({threads}), reads {chunks:?}");
+            }
+        }
+        if expect.is_empty() {
+            continue;
+        }
+        // bad bytes at several places: the same error after the same output as one thread
+        for at in [stream.len() / 2, stream.len() / 5, 20, stream.len() - 3] {
+            let mut bad = stream.clone();
+            bad[at] ^= 0x21;
+            let one = read_format_until_error(&bad, Format::Bzip2, &Config::default(), 65536);
+            let two = read_format_until_error(&bad, Format::Bzip2, &Config::default().threads(2), 65536);
+            assert!(one.1.is_some(), "{name}: corrupt stream accepted (byte {at})");
+            assert_eq!(
+                one.0.len(),
+                two.0.len(),
+                "{name} byte {at}: output before the error: {:?} / {:?}",
+                one.1,
+                two.1
+            );
+            assert!(one.0 == two.0, "{name} byte {at}");
+            assert_eq!(
+                std::mem::discriminant(one.1.as_ref().unwrap()),
+                std::mem::discriminant(two.1.as_ref().unwrap()),
+                "{name} byte {at}: {:?} / {:?}",
+                one.1,
+                two.1
+            );
+        }
+        // truncated: the same verdict and output everywhere
+        for cut in [stream.len() - 1, stream.len() - 5, stream.len() / 3, 11, 4] {
+            let one = read_format_until_error(&stream[..cut], Format::Bzip2, &Config::default(), 65536);
+            let two =
+                read_format_until_error(&stream[..cut], Format::Bzip2, &Config::default().threads(2), 65536);
+            assert!(
+                matches!(two.1, Some(compressio::Error::Truncated { .. })),
+                "{name} cut at {cut}: {:?}",
+                two.1
+            );
+            assert!(
+                one.0 == two.0,
+                "{name} cut at {cut}: output before the error: {} / {}",
+                one.0.len(),
+                two.0.len()
+            );
+        }
+        // trailing garbage, and a second member with single_stream: as one thread
+        let mut tail = stream.clone();
+        tail.extend_from_slice(b"BZh9 and garbage");
+        for config in [Config::default(), Config::default().single_stream(true)] {
+            let one = read_format_until_error(&tail, Format::Bzip2, &config, 65536);
+            let two = read_format_until_error(&tail, Format::Bzip2, &config.clone().threads(2), 65536);
+            assert!(one.0 == two.0, "{name}: with garbage after");
+            assert_eq!(format!("{:?}", one.1), format!("{:?}", two.1), "{name}");
+        }
+        // max_output: exact
+        let limit = Config::default().threads(2).max_output(data.len() as u64 - 1);
+        let (out, err) = read_format_until_error(stream, Format::Bzip2, &limit, 65536);
+        assert_eq!(out.len(), data.len() - 1, "{name}");
+        assert!(matches!(err, Some(compressio::Error::LimitExceeded { .. })), "{name}");
+    }
+    // single_stream stops after the first stream, as with one thread
+    let mut two_streams = one_stream.clone();
+    two_streams.extend_from_slice(&one_stream);
+    let first = Config::default().single_stream(true);
+    let one = read_format_until_error(&two_streams, Format::Bzip2, &first, 65536);
+    let two = read_format_until_error(&two_streams, Format::Bzip2, &first.clone().threads(2), 65536);
+    assert!(one.0 == data && two.0 == data, "single_stream");
 }
 
 // ---- memory ---------------------------------------------------------------------------------
@@ -322,6 +447,22 @@ fn threaded_peak(format: Format, threads: usize, len: u64) -> usize {
     ALLOC.peak() - start
 }
 
+/// Decode `len` bytes of generated text, compressed beforehand, with `threads`, into a sink;
+/// the whole process's peak heap above the start (the compressed stream excluded).
+fn threaded_decode_peak(format: Format, threads: usize, len: u64) -> usize {
+    let mut text = Vec::new();
+    Lines::new(len, 12).read_to_end(&mut text).unwrap();
+    let packed = compressio::compress_with(&text, format, &Config::default().threads(2)).unwrap();
+    drop(text);
+    let start = ALLOC.current();
+    ALLOC.reset_peak();
+    let config = Config::default().threads(threads);
+    let mut decoder = Decoder::with_config(&packed[..], format, &config).unwrap();
+    assert_eq!(std::io::copy(&mut decoder, &mut std::io::sink()).unwrap(), len);
+    drop(decoder);
+    ALLOC.peak() - start
+}
+
 #[test]
 fn threaded_memory_child() {
     let Some(case) = child_case() else { return };
@@ -329,7 +470,36 @@ fn threaded_memory_child() {
     let format: Format = parts.next().unwrap().parse().unwrap();
     let threads: usize = parts.next().unwrap().parse().unwrap();
     let len: u64 = parts.next().unwrap().parse().unwrap();
-    println!("RESULT {}", threaded_peak(format, threads, len));
+    let peak = match parts.next() {
+        Some("decode") => threaded_decode_peak(format, threads, len),
+        _ => threaded_peak(format, threads, len),
+    };
+    println!("RESULT {peak}");
+}
+
+#[test]
+fn threaded_bzip2_decoding_memory_is_bounded_and_independent_of_the_stream_length() {
+    if !Format::Bzip2.is_enabled() {
+        return;
+    }
+    for threads in [2, 4] {
+        let peak = |len: u64| -> usize {
+            run_child("threaded_memory_child", &format!("bzip2:{threads}:{len}:decode")).parse().unwrap()
+        };
+        let (short, long) = (peak(8 << 20), peak(48 << 20));
+        let estimate = Config::default()
+            .threads(threads)
+            .memory_estimate(Format::Bzip2, compressio::Direction::Decompress)
+            .unwrap();
+        println!(
+            "bzip2 decoder threads {threads}: peak {:.2} MiB (8 MiB stream) {:.2} MiB (48 MiB), estimate {:.2} MiB",
+            short as f64 / MIB as f64,
+            long as f64 / MIB as f64,
+            estimate as f64 / MIB as f64
+        );
+        assert!(long <= short + short / 5, "threads({threads}): {short} → {long}");
+        assert!(long.max(short) <= estimate, "threads({threads}): peak {long} > estimate {estimate}");
+    }
 }
 
 #[test]

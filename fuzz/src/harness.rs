@@ -55,9 +55,12 @@ pub fn decode(format: Option<Format>, data: &[u8]) {
         }
         _ => panic!("buffer {buffer}/read {read}: {} but 64 KiB: {}", summary(&odd), summary(&plain)),
     }
-    // lz4's independent blocks decode in parallel with threads: the same verdict and bytes
-    if format == Some(Format::Lz4) {
-        let threaded = stream_decode(format, stream, &config.clone().threads(2).buffer_size(buffer), read);
+    // lz4's independent blocks and bzip2's blocks decode in parallel with threads: the same
+    // verdict and bytes (bzip2's threaded decoder needs more than MAX_MEMORY for its buffers
+    // at level 9, if only a little of it for inputs this small)
+    if matches!(format, Some(Format::Lz4 | Format::Bzip2)) {
+        let threads = config.clone().threads(2).buffer_size(buffer).max_memory(4 * MAX_MEMORY);
+        let threaded = stream_decode(format, stream, &threads, read);
         match (&threaded, &plain) {
             (Ok(a), Ok(b)) => assert!(a == b, "threads(2) and one thread decode differently"),
             (Err(a), Err(b)) if buffer >= 8 => {

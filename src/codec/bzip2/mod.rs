@@ -15,7 +15,11 @@ use crate::settings::Settings;
 #[cfg(feature = "bzip2")]
 mod parallel;
 #[cfg(feature = "bzip2")]
+mod split;
+#[cfg(feature = "bzip2")]
 mod stream;
+#[cfg(feature = "bzip2")]
+mod threaded;
 
 pub(crate) static SPEC: Spec = Spec {
     name: "bzip2",
@@ -95,6 +99,17 @@ fn small_mode(level: u32, settings: &Settings) -> Option<bool> {
     }
 }
 
+/// The threads a decoder decodes with (`threaded.rs`): `threads(n)` with n ≥ 2, when the
+/// threaded decoder's buffers fit `max_memory` in libbz2's normal mode; `None`: one thread.
+#[cfg(feature = "bzip2")]
+fn threaded_decoding(settings: &Settings) -> Option<usize> {
+    let threads = settings.threads.filter(|&n| n > 1)?;
+    let level = level(settings);
+    let fits = small_mode(level, settings) == Some(false)
+        && threaded::memory(level, threads) as u64 <= settings.max_memory;
+    fits.then_some(threads)
+}
+
 #[cfg(feature = "bzip2")]
 const CODEC: Option<Codec> = Some(Codec {
     encoder: |s| {
@@ -103,14 +118,22 @@ const CODEC: Option<Codec> = Some(Codec {
             None => Box::new(stream::Bzip2Encoder::new(level(s))),
         })
     },
-    decoder: |s| Ok(Box::new(stream::Bzip2Decoder::new(s))),
+    decoder: |s| {
+        Ok(match threaded_decoding(s) {
+            Some(threads) => Box::new(threaded::ThreadedDecoder::new(s, threads)?),
+            None => Box::new(stream::Bzip2Decoder::new(s)),
+        })
+    },
     encoder_memory: |s| match s.threads {
         Some(threads) => parallel::engine_bytes(level(s), threads) + threads * compressor_bytes(level(s)),
         None => compressor_bytes(level(s)),
     },
     decoder_memory: |s| {
         let level = level(s);
-        decompressor_bytes(level, small_mode(level, s).unwrap_or(true))
+        match threaded_decoding(s) {
+            Some(threads) => threaded::memory(level, threads),
+            None => decompressor_bytes(level, small_mode(level, s).unwrap_or(true)),
+        }
     },
     random_access: None,
 });

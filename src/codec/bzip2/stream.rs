@@ -113,11 +113,20 @@ pub(crate) struct Bzip2Decoder {
     fed: usize,
     /// libbz2's decompressor, in the mode the header's block size allows.
     bz: Option<Decompress>,
+    /// An error found in a call that produced output, for the next call (see `decode`).
+    deferred: Option<Fault>,
 }
 
 impl Bzip2Decoder {
     pub fn new(settings: &Settings) -> Self {
-        Bzip2Decoder { settings: settings.clone(), head: [0; 4], head_len: 0, fed: 0, bz: None }
+        Bzip2Decoder {
+            settings: settings.clone(),
+            head: [0; 4],
+            head_len: 0,
+            fed: 0,
+            bz: None,
+            deferred: None,
+        }
     }
 
     /// Read the header and make libbz2's decompressor for it. True once made.
@@ -139,7 +148,11 @@ impl Bzip2Decoder {
 }
 
 /// One libbz2 decompressor call over our cursors; true at the stream's end.
-fn decompress(bz: &mut Decompress, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<bool> {
+pub(super) fn decompress(
+    bz: &mut Decompress,
+    input: &mut InBuf<'_>,
+    output: &mut OutBuf<'_>,
+) -> CodecResult<bool> {
     let (in0, out0) = (bz.total_in(), bz.total_out());
     let status = bz.decompress(input.rest(), output.spare());
     input.advance((bz.total_in() - in0) as usize);
@@ -155,7 +168,40 @@ fn decompress(bz: &mut Decompress, input: &mut InBuf<'_>, output: &mut OutBuf<'_
 }
 
 impl Decode for Bzip2Decoder {
+    /// libbz2 writes a block out before it checks the block's CRC: an error found in a call
+    /// that produced output is reported by the next call, so that the caller gets all that
+    /// libbz2 gave, as from the threaded decoder (whose workers decode whole blocks).
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        if let Some(fault) = self.deferred.take() {
+            return Err(fault);
+        }
+        let start = output.pos;
+        match self.decode_some(input, output) {
+            Err(fault) if output.pos > start => {
+                self.deferred = Some(fault);
+                Ok(Decoded::OutputFull)
+            }
+            result => result,
+        }
+    }
+
+    fn reset(&mut self) -> CodecResult<()> {
+        // libbz2 cannot be reset after a stream's end: the next stream gets a new one, made
+        // when its header is read (its block size decides the mode)
+        self.bz = None;
+        self.head_len = 0;
+        self.fed = 0;
+        self.deferred = None;
+        Ok(())
+    }
+
+    fn reusable(&self) -> bool {
+        false
+    }
+}
+
+impl Bzip2Decoder {
+    fn decode_some(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
         if self.bz.is_none() && !self.start(input)? {
             return Ok(Decoded::InputEmpty);
         }
@@ -173,18 +219,5 @@ impl Decode for Bzip2Decoder {
             }
         }
         drive(input, output, |input, output| decompress(bz, input, output))
-    }
-
-    fn reset(&mut self) -> CodecResult<()> {
-        // libbz2 cannot be reset after a stream's end: the next stream gets a new one, made
-        // when its header is read (its block size decides the mode)
-        self.bz = None;
-        self.head_len = 0;
-        self.fed = 0;
-        Ok(())
-    }
-
-    fn reusable(&self) -> bool {
-        false
     }
 }
