@@ -107,6 +107,15 @@ fn main() {
         Some(("zstd", vec!["-d", "-c"])),
     ));
     cases.push((
+        Format::Zstd,
+        "ours (one frame)",
+        ours(Format::Zstd, Config::default()),
+        Some(("zstd", vec!["-d", "-c"])),
+    ));
+    if let Some(s) = tool("pzstd", &["-3", "-p", "2", "-c", "-q"], &data) {
+        cases.push((Format::Zstd, "pzstd -3 -p2 (independent frames)", s, Some(("zstd", vec!["-d", "-c"]))));
+    }
+    cases.push((
         Format::Gzip,
         "ours threads(2) (one member)",
         ours(Format::Gzip, Config::default().threads(2)),

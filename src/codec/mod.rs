@@ -32,6 +32,8 @@ pub(crate) use crate::buf::{Decoded, InBuf, OutBuf, Status};
 pub(crate) mod brotli;
 pub(crate) mod bzip2;
 pub(crate) mod deflate;
+#[cfg(feature = "zstd")]
+pub(crate) mod frames;
 pub(crate) mod gzip;
 #[cfg(feature = "xz")]
 pub(crate) mod liblzma;
@@ -86,6 +88,42 @@ pub(crate) trait Decode: Send {
     /// Whether `reset` really reuses the context (worth keeping in a pool).
     fn reusable(&self) -> bool {
         true
+    }
+}
+
+/// A decoder that holds decoded output back (the threaded ones): an error found in a call
+/// that has produced output is reported by the next call, so that the caller gets those
+/// bytes first, as from a decoder that holds nothing back.
+pub(crate) trait HoldsOutput {
+    /// The error waiting for the next call.
+    fn deferred(&mut self) -> &mut Option<Fault>;
+    /// Drop everything in progress: the stream ends at an error.
+    fn drop_work(&mut self);
+
+    /// Make `call`; an error after output becomes `held` now and the error next time.
+    fn deferring<T>(
+        &mut self,
+        output: &mut OutBuf<'_>,
+        held: T,
+        call: impl FnOnce(&mut Self, &mut OutBuf<'_>) -> CodecResult<T>,
+    ) -> CodecResult<T>
+    where
+        Self: Sized,
+    {
+        if let Some(fault) = self.deferred().take() {
+            return Err(fault);
+        }
+        let start = output.pos;
+        let fault = match call(self, output) {
+            Err(fault) => fault,
+            ok => return ok,
+        };
+        self.drop_work();
+        if output.pos > start {
+            *self.deferred() = Some(fault);
+            return Ok(held);
+        }
+        Err(fault)
     }
 }
 

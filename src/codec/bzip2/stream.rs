@@ -147,6 +147,10 @@ impl Bzip2Decoder {
     }
 }
 
+/// libbz2's data error (a bad block, block CRC or stream CRC), in the words the threaded
+/// decoder uses too.
+pub(super) const DATA_ERROR: &str = "compressed data is corrupt (bad block or CRC)";
+
 /// One libbz2 decompressor call over our cursors; true at the stream's end.
 pub(super) fn decompress(
     bz: &mut Decompress,
@@ -161,7 +165,7 @@ pub(super) fn decompress(
         Ok(bzip2::Status::StreamEnd) => Ok(true),
         Ok(bzip2::Status::MemNeeded) => Err(Fault::out_of_memory()),
         Ok(_) => Ok(false),
-        Err(bzip2::Error::Data) => Err(Fault::corrupt("compressed data is corrupt (bad block or CRC)")),
+        Err(bzip2::Error::Data) => Err(Fault::corrupt(DATA_ERROR)),
         Err(bzip2::Error::DataMagic) => Err(Fault::corrupt("not a bzip2 stream (bad magic bytes)")),
         Err(e) => Err(Fault::backend(format!("bzip2 decompressor failed: {e}"))),
     }

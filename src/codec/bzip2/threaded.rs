@@ -40,11 +40,11 @@ use std::collections::VecDeque;
 use bzip2::Decompress;
 
 use super::split::{block_crc, find_magic, one_block_stream, read_bits, Magic};
-use super::stream::decompress;
+use super::stream::{decompress, DATA_ERROR};
 use super::{block_size, decompressor_bytes, matches, small_mode, BLOCK_MAGIC, END_MAGIC, HEADER};
 use crate::codec::parallel::{buffer_bytes, drain_block, Block, BlockCompressor, Parallel};
 use crate::codec::spec::Match;
-use crate::codec::{CodecResult, Decode, Decoded, Fault, InBuf, OutBuf};
+use crate::codec::{CodecResult, Decode, Decoded, Fault, HoldsOutput, InBuf, OutBuf};
 use crate::settings::Settings;
 
 /// Input is taken at most this much at a time.
@@ -586,7 +586,7 @@ impl ThreadedDecoder {
                         return Ok(all);
                     }
                     if bad_magic {
-                        self.fail(Fault::corrupt("compressed data is corrupt (bad block or CRC)"));
+                        self.fail(Fault::corrupt(DATA_ERROR));
                         return Ok(all);
                     }
                     let level = u32::from(head[3] - b'0');
@@ -851,7 +851,7 @@ impl ThreadedDecoder {
                 Some(&Event::StreamEnd { stored, .. }) => {
                     self.events.pop_front();
                     if std::mem::take(&mut self.combined) != stored {
-                        return Err(Fault::corrupt("stream CRC mismatch"));
+                        return Err(Fault::corrupt(DATA_ERROR));
                     }
                 }
                 Some(Event::Fault(_)) => {
@@ -959,56 +959,42 @@ impl ThreadedDecoder {
     }
 }
 
-impl Decode for ThreadedDecoder {
-    /// An error found in a call that has produced output is reported by the next call, so
-    /// that the caller gets those bytes first.
-    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
-        let start = output.pos;
-        let result = match self.deferred.take() {
-            Some(fault) => Err(fault),
-            None => self.step(input, output),
-        };
-        let Err(fault) = result else { return result };
+impl HoldsOutput for ThreadedDecoder {
+    fn deferred(&mut self) -> &mut Option<Fault> {
+        &mut self.deferred
+    }
+
+    fn drop_work(&mut self) {
         let _ = self.clear();
-        if output.pos > start {
-            self.deferred = Some(fault);
-            return Ok(Decoded::OutputFull);
-        }
-        Err(fault)
+    }
+}
+
+impl Decode for ThreadedDecoder {
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        self.deferring(output, Decoded::OutputFull, |this, output| this.step(input, output))
     }
 
     /// The blocks that are complete are decoded and written out (the incomplete one is the
     /// truncation).
     fn end_of_input(&mut self, output: &mut OutBuf<'_>) -> CodecResult<()> {
-        if self.deferred.is_some() {
-            return Ok(());
-        }
-        let start = output.pos;
-        self.closed = true;
-        self.input_ended = true;
-        let result = (|| {
-            while !output.is_full() && self.fallback.is_none() {
-                let blocked = self.submit_ready()?;
-                if self.is_idle() && !blocked {
+        self.deferring(output, (), |this, output| {
+            this.closed = true;
+            this.input_ended = true;
+            while !output.is_full() && this.fallback.is_none() {
+                let blocked = this.submit_ready()?;
+                if this.is_idle() && !blocked {
                     break;
                 }
-                self.write_out(output, true)?;
+                this.write_out(output, true)?;
             }
-            if self.fallback.is_some() {
+            if this.fallback.is_some() {
                 // libbz2's verdict on the rest, which is all in `raw`
                 let mut nothing = InBuf::new(&[]);
                 nothing.last = true;
-                self.fall_back_step(&mut nothing, output)?;
+                this.fall_back_step(&mut nothing, output)?;
             }
             Ok(())
-        })();
-        let Err(fault) = result else { return Ok(()) };
-        let _ = self.clear();
-        if output.pos > start {
-            self.deferred = Some(fault);
-            return Ok(());
-        }
-        Err(fault)
+        })
     }
 
     fn eager_input(&self) -> bool {

@@ -149,20 +149,21 @@ impl BlockWalker {
     }
 
     /// Whether the walker has seen the last block's end.
-    #[cfg(test)]
-    fn is_done(&self) -> bool {
+    pub fn is_done(&self) -> bool {
         self.state == Walk::Done
     }
 
     /// Walk `bytes`, the next bytes of the frame; `header` is the frame's start as kept so
-    /// far (the header's length comes from its descriptor byte).
-    pub fn walk(&mut self, mut bytes: &[u8], header: &[u8]) -> CodecResult<()> {
+    /// far (the header's length comes from its descriptor byte). Returns how many of them
+    /// belong to the blocks: all, unless the last block ends among them.
+    pub fn walk(&mut self, mut bytes: &[u8], header: &[u8]) -> CodecResult<usize> {
+        let total = bytes.len();
         while !bytes.is_empty() {
             match self.state {
                 Walk::Header => {
                     let Some(size) = header.get(4).map(|&fhd| Layout::of(fhd).size()) else {
                         self.pos += bytes.len();
-                        return Ok(());
+                        return Ok(total);
                     };
                     let take = size.saturating_sub(self.pos).min(bytes.len());
                     self.pos += take;
@@ -211,10 +212,10 @@ impl BlockWalker {
                         _ => Walk::Content { left, last },
                     };
                 }
-                Walk::Done => return Ok(()),
+                Walk::Done => return Ok(total - bytes.len()),
             }
         }
-        Ok(())
+        Ok(total)
     }
 }
 

@@ -1,0 +1,670 @@
+//! Parallel decoding of streams made of self-delimiting members (`Config::threads(n)` on a
+//! decoder): zstd frames, whose length their block headers give without decoding them.
+//!
+//! The caller's thread measures each member ([`Measure`]), gathers whole members into batches
+//! of about 1 MiB and hands them to the parallel engine's workers (`codec/parallel.rs`), each
+//! with the format's own one-thread decoder, which decodes the batch's members one after the
+//! other with every check it makes on one thread. Results come back in order and are written
+//! out; unless `single_stream` is set, a member followed directly by another goes on in the
+//! same call (see `InBuf::last`), and the decoder stops after the last one having consumed
+//! exactly its bytes.
+//!
+//! - **Same output, same errors.** A bad member is reported after exactly the output one
+//!   thread gives before it: the same decoder decodes the same bytes. When the input ends
+//!   inside a member, the complete members and what the decoder makes of the incomplete one
+//!   come out before the truncation, as on one thread.
+//! - **Memory.** At most `2 × threads` batches in flight, each at most a batch and a member
+//!   in and `OUTPUT_CAP` out: a batch that decodes to more is handed back, decoder and all,
+//!   and finished on the caller's thread. A member longer than `MEMBER_MAX` (a single huge
+//!   frame) is decoded on the caller's thread as it comes. No thread starts before a second
+//!   batch: a small message decodes on the caller's thread.
+
+use std::collections::VecDeque;
+
+use crate::codec::parallel::{buffer_bytes, Block, BlockCompressor, Parallel};
+use crate::codec::spec::Match;
+use crate::codec::{CodecResult, Decode, Decoded, Fault, HoldsOutput, InBuf, OutBuf};
+
+/// Input is taken at most this much at a time.
+const CHUNK: usize = 256 << 10;
+/// A batch is submitted once it holds this much.
+const BATCH: usize = 1 << 20;
+/// Members longer than this are decoded on the caller's thread as they come.
+const MEMBER_MAX: usize = 4 << 20;
+/// What a worker decodes a batch into before handing it back (pzstd's frames hold 8 MiB).
+const OUTPUT_CAP: usize = (8 << 20) + (128 << 10);
+
+/// What a format tells about its members without decoding them.
+pub(crate) trait Measure: Send + 'static {
+    /// The length of the member whose first bytes `member` holds (all there are so far, from
+    /// the member's start, growing between calls until the length is known).
+    fn measure(&mut self, member: &[u8]) -> CodecResult<Measured>;
+    /// Forget the member being measured.
+    fn reset(&mut self);
+    /// Whether `prefix` starts a member this decoder goes on with.
+    fn starts(prefix: &[u8]) -> Match;
+    /// The content size that the member starting with `head` declares, if it does.
+    fn content_size(head: &[u8]) -> Option<u64>;
+}
+
+/// What `Measure::measure` found.
+pub(crate) enum Measured {
+    /// Not yet known: more bytes.
+    NeedMore,
+    /// The member's length.
+    Len(usize),
+    /// A member without content (a skippable frame) of this length (known before all of it
+    /// is there): taken like the others when the decoder goes on through members, left alone
+    /// (below) when it stops after one.
+    Skippable(usize),
+    /// A member to leave to the one-thread decoder, which the adapter sees end (a leading
+    /// skippable frame): decoded on the caller's thread, and the decoder stops after it.
+    Alone,
+}
+
+/// The format's one-thread decoder, made for each worker and for the caller's thread.
+pub(crate) type MakeDecoder = Box<dyn Fn() -> CodecResult<Box<dyn Decode>> + Send + Sync>;
+
+/// Threads start only for streams whose first batch decoded to at least this many times its
+/// size: at lower ratios decoding runs at about the speed of the copies that handing batches
+/// to workers adds (incompressible data in stored blocks: 0.44× with workers, measured).
+const WORTH_IT: usize = 2;
+/// A batch of at least this much is enough to judge by.
+const SAMPLE: usize = 32 << 10;
+
+/// A batch: the members, then their lengths (u64 each), their count (u32) and flags (a
+/// trailer rather than a header, so that the members are never moved).
+const TAIL: u8 = 1;
+
+/// What decoding a batch gave. The output holds what it made, `output[..len]`: its buffer
+/// keeps its length (the cap) from batch to batch, so that it is not zeroed again.
+enum Outcome {
+    Done {
+        len: usize,
+    },
+    /// A member is bad.
+    Bad {
+        len: usize,
+        fault: Fault,
+    },
+    /// The batch decodes to more than the cap: the caller's thread goes on with it. Output:
+    /// the `decoded` bytes, then the batch's bytes from where the decoder stopped.
+    Rest {
+        decoder: Box<dyn Decode>,
+        decoded: usize,
+        members: Vec<usize>,
+    },
+}
+
+/// A worker.
+struct BatchDecoder {
+    decoder: Option<Box<dyn Decode>>,
+    make: std::sync::Arc<MakeDecoder>,
+}
+
+/// Decode members of `lens` from `input` into `out[*at..cap]`; the input consumed.
+fn decode_members(
+    decoder: &mut dyn Decode,
+    input: &[u8],
+    lens: &mut VecDeque<usize>,
+    tail: bool,
+    out: &mut [u8],
+    at: &mut usize,
+) -> (usize, CodecResult<bool>) {
+    let mut used = 0;
+    while let Some(&len) = lens.front() {
+        let mut member = InBuf::new(&input[used..used + len]);
+        let mut output = OutBuf::new(&mut out[*at..]);
+        let result = decoder.decode(&mut member, &mut output);
+        *at += output.pos;
+        used += member.pos;
+        let left = len - member.pos;
+        if member.pos == 0 && output.pos == 0 && left > 0 && matches!(result, Ok(Decoded::InputEmpty)) {
+            return (used, Err(Fault::backend("decoder made no progress")));
+        }
+        match result {
+            Err(fault) => return (used, Err(fault)),
+            Ok(Decoded::End | Decoded::Skipped) if left == 0 => {
+                lens.pop_front();
+                if let Err(fault) = decoder.reset() {
+                    return (used, Err(fault));
+                }
+            }
+            Ok(Decoded::End | Decoded::Skipped) => {
+                return (used, Err(Fault::corrupt("a member ends before its measured length")))
+            }
+            Ok(Decoded::OutputFull) if output.is_full() => {
+                *lens.front_mut().unwrap_or(&mut 0) = left;
+                return (used, Ok(false));
+            }
+            Ok(_) if left == 0 && tail && lens.len() == 1 => return (used, Ok(true)),
+            Ok(_) if left == 0 => {
+                return (used, Err(Fault::corrupt("a member goes on past its measured length")))
+            }
+            Ok(_) => *lens.front_mut().unwrap_or(&mut 0) = left,
+        }
+    }
+    (used, Ok(true))
+}
+
+impl BlockCompressor for BatchDecoder {
+    type Summary = Outcome;
+
+    fn compress_block(&mut self, _dict: &[u8], job: &[u8], out: &mut Vec<u8>) -> CodecResult<Outcome> {
+        let (rest, trailer) = job.split_at(job.len() - 5);
+        let tail = trailer[4] & TAIL != 0;
+        let count = u32::from_le_bytes(trailer[..4].try_into().unwrap_or_default()) as usize;
+        let (input, lens) = rest.split_at(rest.len() - 8 * count);
+        let mut lens: VecDeque<usize> = lens
+            .chunks_exact(8)
+            .map(|l| u64::from_le_bytes(l.try_into().unwrap_or_default()) as usize)
+            .collect();
+        let mut decoder = match self.decoder.take() {
+            Some(decoder) => decoder,
+            None => (self.make)()?,
+        };
+        if out.len() < OUTPUT_CAP {
+            out.resize(OUTPUT_CAP, 0);
+        }
+        let mut at = 0;
+        let (used, result) = decode_members(decoder.as_mut(), input, &mut lens, tail, out, &mut at);
+        Ok(match result {
+            Ok(true) => {
+                self.decoder = Some(decoder);
+                Outcome::Done { len: at }
+            }
+            Ok(false) => {
+                out.truncate(at);
+                out.extend_from_slice(&input[used..]);
+                Outcome::Rest { decoder, decoded: at, members: lens.into_iter().collect() }
+            }
+            // the decoder is in the middle of a bad member: the next batch gets a new one
+            Err(fault) => Outcome::Bad { len: at, fault },
+        })
+    }
+
+    const KEEP_OUTPUT: bool = true;
+}
+
+/// A batch too big for a worker, finished on the caller's thread.
+struct Rest {
+    block: Block<Outcome>,
+    decoder: Box<dyn Decode>,
+    /// The worker's output, `block.output[..decoded]`, written out up to `block.pos`; then
+    /// the batch's bytes from where it stopped, consumed up to `used`.
+    decoded: usize,
+    used: usize,
+    members: VecDeque<usize>,
+}
+
+impl Rest {
+    /// Write out as much as fits; true once the batch is done.
+    fn run(&mut self, output: &mut OutBuf<'_>) -> CodecResult<bool> {
+        if self.block.pos < self.decoded {
+            output.drain(&self.block.output[..self.decoded], &mut self.block.pos);
+            if self.block.pos < self.decoded {
+                return Ok(false);
+            }
+        }
+        let input = &self.block.output[self.decoded + self.used..];
+        let mut at = output.pos;
+        let (used, result) =
+            decode_members(self.decoder.as_mut(), input, &mut self.members, false, output.data, &mut at);
+        output.pos = at;
+        self.used += used;
+        result
+    }
+}
+
+/// Where the splitter is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scan {
+    /// At a member's start, measuring it.
+    Member,
+    /// A member has ended: does another one follow?
+    Between,
+    /// A member too long for a batch is being decoded on the caller's thread (`alone`: and
+    /// the decoder stops after it).
+    Long { alone: bool },
+    /// Done: no more input is taken.
+    Stopped,
+}
+
+/// The threaded decoder of self-delimiting members.
+pub(crate) struct ThreadedMembers<M: Measure> {
+    measure: M,
+    make: std::sync::Arc<MakeDecoder>,
+    threads: usize,
+    /// Whether threads are worth it, once a batch of at least `SAMPLE` bytes has been decoded
+    /// (inline): it decoded to at least `WORTH_IT` times its size. If not, every member
+    /// decodes on the caller's thread (see `take`).
+    worth_it: Option<bool>,
+    /// The size of that batch, while it is in flight.
+    sample: Option<usize>,
+    /// A long member's input taken and output made so far.
+    long_io: (u64, u64),
+    /// Go on through directly following members (not `single_stream`).
+    follow: bool,
+    engine: Parallel<BatchDecoder>,
+    started: bool,
+    /// The batch being gathered: its members' lengths and bytes.
+    lens: Vec<usize>,
+    bytes: usize,
+    /// The input of the member being measured (a long member's, decoded from `raw_pos` on).
+    raw: Vec<u8>,
+    raw_pos: usize,
+    scan: Scan,
+    /// Batches submitted and not yet taken back.
+    pending: usize,
+    /// A result being written out: its block, length and fault.
+    writing: Option<(Block<Outcome>, usize, Option<Fault>)>,
+    rest: Option<Rest>,
+    /// The caller's thread's decoder, for long members (made when first needed).
+    own: Option<Box<dyn Decode>>,
+    deferred: Option<Fault>,
+    input_ended: bool,
+}
+
+fn engine(threads: usize, make: &std::sync::Arc<MakeDecoder>) -> CodecResult<Parallel<BatchDecoder>> {
+    // (batches are gathered by `add_member`: no block size to preallocate)
+    Parallel::new(threads, 0, 0, || Ok(BatchDecoder { decoder: None, make: make.clone() }))
+}
+
+/// The most the threaded decoder's buffers hold for `threads` workers (the decoders
+/// themselves not included: `threads + 1` of them).
+pub(crate) fn buffers(threads: usize) -> usize {
+    let job = BATCH + MEMBER_MAX + 64;
+    buffer_bytes(threads, job, 0, OUTPUT_CAP + job) + MEMBER_MAX + CHUNK
+}
+
+impl<M: Measure> ThreadedMembers<M> {
+    pub fn new(measure: M, make: MakeDecoder, threads: usize, single_stream: bool) -> CodecResult<Self> {
+        let make = std::sync::Arc::new(make);
+        Ok(ThreadedMembers {
+            measure,
+            engine: engine(0, &make)?,
+            make,
+            threads,
+            worth_it: None,
+            sample: None,
+            long_io: (0, 0),
+            follow: !single_stream,
+            started: false,
+            lens: Vec::new(),
+            bytes: 0,
+            raw: Vec::new(),
+            raw_pos: 0,
+            scan: Scan::Member,
+            pending: 0,
+            writing: None,
+            rest: None,
+            own: None,
+            deferred: None,
+            input_ended: false,
+        })
+    }
+
+    /// Take input into the splitter. True if anything changed.
+    fn take(&mut self, input: &mut InBuf<'_>) -> CodecResult<bool> {
+        match self.scan {
+            Scan::Stopped | Scan::Long { .. } => Ok(false),
+            Scan::Between => {
+                let rest = input.rest();
+                let next = if self.follow { M::starts(rest) } else { Match::No };
+                self.scan = match next {
+                    Match::Yes => Scan::Member,
+                    Match::NeedMore if !input.last && input.room >= 16 => return Ok(false),
+                    _ => Scan::Stopped,
+                };
+                Ok(true)
+            }
+            Scan::Member => {
+                let before = self.raw.len();
+                let n = input.rest().len().min(CHUNK);
+                if n == 0 {
+                    return Ok(false);
+                }
+                if before == 0 {
+                    // A member left to the one-thread decoder is not taken here at all: it
+                    // may end anywhere, and what follows is the adapter's. Nor is one that
+                    // would not fit a batch's output, nor any once the stream has shown that
+                    // it hardly compresses: those decode on this thread straight from the
+                    // input, as without threads (a copy costs as much as decoding them).
+                    let head = &input.rest()[..n.min(32)];
+                    let measured = self.measure.measure(head);
+                    self.measure.reset();
+                    let big = M::content_size(head).is_some_and(|size| size > OUTPUT_CAP as u64);
+                    let alone = match measured {
+                        Ok(Measured::Alone) => true,
+                        Ok(Measured::Skippable(_)) => !self.follow,
+                        _ => false,
+                    };
+                    if alone || big || self.worth_it == Some(false) {
+                        self.scan = Scan::Long { alone };
+                        return Ok(true);
+                    }
+                }
+                self.raw.extend_from_slice(&input.rest()[..n]);
+                let measured = match self.measure.measure(&self.raw) {
+                    Ok(measured) => measured,
+                    Err(_) => {
+                        // the one-thread decoder's verdict on it, as it comes
+                        input.advance(n);
+                        self.scan = Scan::Long { alone: false };
+                        return Ok(true);
+                    }
+                };
+                let have = self.raw.len();
+                let len = match measured {
+                    Measured::Len(len) | Measured::Skippable(len) if len <= have => len,
+                    measured => {
+                        // too long for a batch, or not for one: decoded here as it comes,
+                        // once the batches before it are out
+                        let alone = matches!(measured, Measured::Alone);
+                        if alone || self.raw.len() > MEMBER_MAX {
+                            self.scan = Scan::Long { alone };
+                        }
+                        input.advance(n);
+                        return Ok(true);
+                    }
+                };
+                // the member's bytes, no more
+                input.advance(len.saturating_sub(before));
+                self.raw.truncate(len);
+                if len > MEMBER_MAX {
+                    self.scan = Scan::Long { alone: false };
+                    return Ok(true);
+                }
+                self.add_member();
+                self.scan = Scan::Between;
+                Ok(true)
+            }
+        }
+    }
+
+    /// The measured member in `raw` joins the batch being gathered.
+    fn add_member(&mut self) {
+        self.lens.push(self.raw.len());
+        self.bytes += self.raw.len();
+        // the lengths go after the members, when the batch is submitted
+        self.engine.current_mut().extend_from_slice(&self.raw);
+        self.raw.clear();
+        self.measure.reset();
+    }
+
+    /// Make room for a batch (starting the threads for a second one); false if none now.
+    fn make_room(&mut self) -> CodecResult<bool> {
+        if !self.started && self.worth_it == Some(true) {
+            if !self.engine.is_idle() || self.writing.is_some() || self.rest.is_some() {
+                return Ok(false);
+            }
+            let pending = std::mem::take(self.engine.current_mut());
+            self.engine = engine(self.threads, &self.make)?;
+            *self.engine.current_mut() = pending;
+            self.started = true;
+        }
+        Ok(self.engine.has_room())
+    }
+
+    /// Submit the batch being gathered (`flags`: `TAIL`); false if there is no room.
+    fn submit(&mut self, flags: u8) -> CodecResult<bool> {
+        if self.lens.is_empty() {
+            return Ok(true);
+        }
+        if !self.make_room()? {
+            return Ok(false);
+        }
+        let job = self.engine.current_mut();
+        for &len in &self.lens {
+            job.extend_from_slice(&(len as u64).to_le_bytes());
+        }
+        job.extend_from_slice(&(self.lens.len() as u32).to_le_bytes());
+        job.push(flags);
+        self.engine.submit()?;
+        if self.worth_it.is_none() && self.sample.is_none() && self.bytes >= SAMPLE {
+            self.sample = Some(self.bytes);
+        }
+        self.lens.clear();
+        self.bytes = 0;
+        self.pending += 1;
+        Ok(true)
+    }
+
+    /// Write results out in order as far as `output` allows (`wait`: wait for the next one).
+    fn write_out(&mut self, output: &mut OutBuf<'_>, mut wait: bool) -> CodecResult<()> {
+        loop {
+            if let Some(rest) = &mut self.rest {
+                if !rest.run(output)? {
+                    return Ok(());
+                }
+                if let Some(done) = self.rest.take() {
+                    self.engine.recycle(done.block);
+                }
+            }
+            if let Some((block, len, _)) = &mut self.writing {
+                if !output.drain(&block.output[..*len], &mut block.pos) {
+                    return Ok(());
+                }
+                if let Some((block, _, fault)) = self.writing.take() {
+                    self.engine.recycle(block);
+                    if let Some(fault) = fault {
+                        return Err(fault);
+                    }
+                }
+            }
+            if self.pending == 0 {
+                return Ok(());
+            }
+            let Some(mut block) = self.engine.next_block(wait)? else { return Ok(()) };
+            self.pending -= 1;
+            wait = false;
+            match std::mem::replace(&mut block.summary, Outcome::Done { len: 0 }) {
+                Outcome::Done { len } => {
+                    if let Some(size) = self.sample.take() {
+                        self.worth_it = Some(len >= WORTH_IT * size);
+                    }
+                    self.writing = Some((block, len, None))
+                }
+                Outcome::Bad { len, fault } => self.writing = Some((block, len, Some(fault))),
+                Outcome::Rest { decoder, decoded, members } => {
+                    let members = members.into_iter().collect();
+                    self.rest = Some(Rest { block, decoder, decoded, used: 0, members });
+                }
+            }
+        }
+    }
+
+    /// Whether everything taken has been decoded and written out.
+    fn is_idle(&self) -> bool {
+        self.pending == 0 && self.writing.is_none() && self.rest.is_none() && self.lens.is_empty()
+    }
+
+    /// The long member, decoded here: `raw` (taken already) first, then the input. `alone`:
+    /// its end is the decoder's (returned); otherwise the splitter goes on (`InputEmpty`).
+    fn long_step(
+        &mut self,
+        input: &mut InBuf<'_>,
+        output: &mut OutBuf<'_>,
+        alone: bool,
+    ) -> CodecResult<Decoded> {
+        let decoder = match &mut self.own {
+            Some(decoder) => decoder,
+            None => self.own.insert((self.make)()?),
+        };
+        loop {
+            let from_raw = self.raw_pos < self.raw.len();
+            let mut source = if from_raw {
+                InBuf::new(&self.raw[self.raw_pos..])
+            } else {
+                InBuf::with_room(input.rest(), input.room)
+            };
+            source.last = !from_raw && input.last;
+            let out0 = output.pos;
+            let result = decoder.decode(&mut source, output);
+            let used = source.pos;
+            self.long_io.0 += used as u64;
+            self.long_io.1 += (output.pos - out0) as u64;
+            if from_raw {
+                self.raw_pos += used;
+                if self.raw_pos == self.raw.len() {
+                    self.raw.clear();
+                    self.raw_pos = 0;
+                }
+            } else {
+                input.advance(used);
+            }
+            match result? {
+                outcome @ (Decoded::End | Decoded::Skipped) => {
+                    decoder.reset()?;
+                    // a long member tells whether threads are worth it as well as a batch
+                    let (taken, made) = std::mem::take(&mut self.long_io);
+                    if self.worth_it.is_none() && taken >= SAMPLE as u64 {
+                        self.worth_it = Some(made >= WORTH_IT as u64 * taken);
+                    }
+                    self.measure.reset();
+                    // (after a member the splitter could not measure, the rest of what it
+                    // took starts the next member)
+                    self.raw.drain(..self.raw_pos);
+                    self.raw_pos = 0;
+                    self.scan = match (alone, self.raw.is_empty()) {
+                        (true, _) => Scan::Stopped,
+                        (false, true) => Scan::Between,
+                        (false, false) => Scan::Member,
+                    };
+                    return Ok(if alone { outcome } else { Decoded::InputEmpty });
+                }
+                Decoded::OutputFull => return Ok(Decoded::OutputFull),
+                Decoded::InputEmpty if from_raw && used == 0 && output.pos == 0 => {
+                    return Err(Fault::backend("decoder made no progress"))
+                }
+                Decoded::InputEmpty if from_raw => {}
+                Decoded::InputEmpty => return Ok(Decoded::InputEmpty),
+            }
+        }
+    }
+
+    fn step(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        loop {
+            // keep the workers fed: input first while a batch can go out, then the results
+            // (decoding is fast enough that writing a batch out takes as long as decoding the
+            // next one: taking input only once the output is drained would leave them idle)
+            let feeding = matches!(self.scan, Scan::Member | Scan::Between) && self.bytes < BATCH;
+            if feeding && self.engine.has_room() && self.take(input)? {
+                if self.bytes >= BATCH {
+                    self.submit(0)?;
+                }
+                continue;
+            }
+            self.write_out(output, false)?;
+            if output.is_full() {
+                return Ok(Decoded::OutputFull);
+            }
+            let at_rest = matches!(self.scan, Scan::Stopped | Scan::Long { .. }) || input.is_empty();
+            if !self.lens.is_empty() && (self.bytes >= BATCH || at_rest) {
+                if !self.submit(0)? {
+                    self.write_out(output, true)?; // every slot is taken: the oldest first
+                }
+                continue;
+            }
+            match self.scan {
+                Scan::Long { alone } if self.is_idle() => {
+                    let before = self.scan;
+                    match self.long_step(input, output, alone)? {
+                        Decoded::InputEmpty if self.scan != before => continue,
+                        outcome => return Ok(outcome),
+                    }
+                }
+                Scan::Long { .. } => self.write_out(output, true)?,
+                Scan::Stopped if self.is_idle() => return Ok(Decoded::End),
+                Scan::Stopped => self.write_out(output, true)?,
+                Scan::Member | Scan::Between => {
+                    if !self.take(input)? {
+                        return Ok(Decoded::InputEmpty);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drop everything in progress (the workers stay).
+    fn clear(&mut self) -> CodecResult<()> {
+        if let Some((block, _, _)) = self.writing.take() {
+            self.engine.recycle(block);
+        }
+        if let Some(rest) = self.rest.take() {
+            self.engine.recycle(rest.block);
+        }
+        if let Some(own) = &mut self.own {
+            own.reset()?;
+        }
+        self.lens.clear();
+        self.bytes = 0;
+        self.raw.clear();
+        self.raw_pos = 0;
+        self.measure.reset();
+        self.scan = Scan::Member;
+        self.pending = 0;
+        (self.worth_it, self.sample, self.long_io) = (None, None, (0, 0));
+        self.input_ended = false;
+        self.engine.current_mut().clear();
+        self.engine.reset()
+    }
+}
+
+impl<M: Measure> HoldsOutput for ThreadedMembers<M> {
+    fn deferred(&mut self) -> &mut Option<Fault> {
+        &mut self.deferred
+    }
+
+    fn drop_work(&mut self) {
+        let _ = self.clear();
+    }
+}
+
+impl<M: Measure> Decode for ThreadedMembers<M> {
+    fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        self.deferring(output, Decoded::OutputFull, |this, output| this.step(input, output))
+    }
+
+    /// The complete members, then what the decoder makes of the incomplete one, are written
+    /// out (the truncation is the adapter's to report).
+    fn end_of_input(&mut self, output: &mut OutBuf<'_>) -> CodecResult<()> {
+        if matches!(self.scan, Scan::Long { .. }) {
+            return Ok(());
+        }
+        self.deferring(output, (), |this, output| {
+            if !this.input_ended {
+                this.input_ended = true;
+                if this.scan == Scan::Member && !this.raw.is_empty() {
+                    // the incomplete member, as a batch of its own
+                    while !this.submit(0)? {
+                        this.write_out(output, true)?;
+                    }
+                    this.raw.clone_into(this.engine.current_mut());
+                    this.lens.push(this.raw.len());
+                    this.raw.clear();
+                    while !this.submit(TAIL)? {
+                        this.write_out(output, true)?;
+                    }
+                }
+            }
+            while !output.is_full() && !this.is_idle() {
+                if !this.lens.is_empty() && !this.submit(0)? {
+                    this.write_out(output, true)?;
+                    continue;
+                }
+                this.write_out(output, true)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn eager_input(&self) -> bool {
+        self.started
+    }
+
+    fn reset(&mut self) -> CodecResult<()> {
+        self.deferred = None;
+        self.clear()
+    }
+}
