@@ -15,11 +15,15 @@ use crate::settings::Settings;
 #[cfg(feature = "bzip2")]
 mod parallel;
 #[cfg(feature = "bzip2")]
+mod replay;
+#[cfg(feature = "bzip2")]
 mod split;
 #[cfg(feature = "bzip2")]
 mod stream;
 #[cfg(feature = "bzip2")]
 mod threaded;
+#[cfg(feature = "bzip2")]
+mod worker;
 
 pub(crate) static SPEC: Spec = Spec {
     name: "bzip2",
