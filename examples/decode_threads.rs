@@ -122,6 +122,24 @@ fn main() {
         Some(("pigz", vec!["-d", "-c", "-p", "2"])),
     ));
     cases.push((
+        Format::Gzip,
+        "ours seekable(65280) (BGZF)",
+        ours(Format::Gzip, Config::default().seekable(0xff00)),
+        Some(("bgzip", vec!["-d", "-c", "-@", "2"])),
+    ));
+    if let Some(s) = tool("bgzip", &["-c", "-@", "2"], &data) {
+        cases.push((Format::Gzip, "bgzip -@2 (BGZF)", s, Some(("bgzip", vec!["-d", "-c", "-@", "2"]))));
+    }
+    // gzip members without block sizes: one thread (nothing tells where they end)
+    let members: Vec<u8> =
+        data.chunks(1 << 20).flat_map(|piece| compressio::compress(piece, Format::Gzip).unwrap()).collect();
+    cases.push((
+        Format::Gzip,
+        "1 MiB plain members (cat a.gz b.gz ...)",
+        members,
+        Some(("pigz", vec!["-d", "-c", "-p", "2"])),
+    ));
+    cases.push((
         Format::Bzip2,
         "ours (one stream)",
         ours(Format::Bzip2, Config::default()),

@@ -327,10 +327,11 @@ impl Config {
     ///
     /// For decoders, `threads(n)` with `n > 1` decodes in parallel what the stream lets split:
     /// multi-block .xz (liblzma's multithreaded decoder), lz4 frames of independent 4 MiB
-    /// blocks, zstd streams of several frames (`seekable`, pzstd), and every bzip2 file,
-    /// one-stream or many-stream (its blocks, found by their magic numbers as lbzip2 finds
-    /// them). The output, the errors (and the output before them) and `max_output` are those
-    /// of one thread. Other streams decode on one thread.
+    /// blocks, zstd streams of several frames (`seekable`, pzstd), BGZF gzip (`seekable`,
+    /// bgzip: members that carry their size), and every bzip2 file, one-stream or many-stream
+    /// (its blocks, found by their magic numbers as lbzip2 finds them). The output, the errors
+    /// (and the output before them) and `max_output` are those of one thread. Other streams,
+    /// and every stream with `single_stream`, decode on one thread.
     /// The async encoders (features `tokio`, `futures`) with `threads` run their codec on a
     /// thread of its own, so that no poll waits for a worker.
     ///

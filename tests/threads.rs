@@ -423,6 +423,89 @@ fn zstd_frames_decode_in_parallel_exactly_as_on_one_thread() {
     }
 }
 
+/// The BGZF members of `stream`: (offset, length) by their block sizes.
+fn bgzf_members(stream: &[u8]) -> Vec<(usize, usize)> {
+    let mut members = Vec::new();
+    let mut at = 0;
+    while at < stream.len() {
+        // header: 12 bytes, then the extra field `BC`, 2, BSIZE (member length - 1)
+        assert_eq!(&stream[at + 12..at + 14], b"BC", "a BGZF member at {at}");
+        let len = usize::from(u16::from_le_bytes([stream[at + 16], stream[at + 17]])) + 1;
+        members.push((at, len));
+        at += len;
+    }
+    members
+}
+
+#[test]
+fn bgzf_and_gzip_members_decode_in_parallel_exactly_as_on_one_thread() {
+    if !Format::Gzip.is_enabled() {
+        return;
+    }
+    // 161 BGZF members: batches of 64 members (4 MiB of output), the first decoded inline
+    let data = mixed(10 * MIB, 37);
+    let gzip = |data: &[u8], config: Config| compressio::compress_with(data, Format::Gzip, &config).unwrap();
+    let bgzf = gzip(&data, Config::default().seekable(0xff00));
+    let mut streams = vec![
+        ("ours seekable(65280): BGZF".to_string(), bgzf.clone()),
+        ("ours, one member".to_string(), gzip(&data, Config::default())),
+        ("ours threads(2), one member".to_string(), gzip(&data, Config::default().threads(2))),
+    ];
+    // BGZF members, then plain members (decoded on the caller's thread), then BGZF again
+    let third = data.len() / 3;
+    let mut mixed_members = gzip(&data[..third], Config::default().seekable(0xff00));
+    for piece in data[third..2 * third].chunks(300_000) {
+        mixed_members.extend(gzip(piece, Config::default()));
+    }
+    let fast = Config::default().level(compressio::Level::Exact(1));
+    mixed_members.extend(gzip(&data[2 * third..], fast.seekable(50_000)));
+    streams.push(("BGZF, plain members, BGZF".to_string(), mixed_members));
+    // block sizes that lie: the one-thread decoder never reads them, so the stream is valid
+    let members = bgzf_members(&bgzf);
+    let len = |member: usize| members[member].1;
+    let last = members.len() - 1;
+    let lies = [
+        (2, len(2) + 40, "takes the next member's header"),
+        (70, len(70) + 40, "takes the next member's header"),
+        (72, len(72) - 41, "ends inside its deflate data"),
+        (73, 20, "smaller than a member can be"),
+        (66, len(66) + len(67) + len(68), "three members"),
+        (130, len(130) - 10, "ends inside its trailer"),
+        (140, len(140) + len(141) + 7, "into the second member after it"),
+        (141 + 1, len(142) - 41, "ends inside its deflate data"),
+        (last, len(last) + 100, "the empty EOF member, past the end of the stream"),
+    ];
+    let mut all = bgzf.clone();
+    for (member, len, what) in lies {
+        let mut lying = bgzf.clone();
+        for stream in [&mut lying, &mut all] {
+            let at = members[member].0 + 16;
+            stream[at..at + 2].copy_from_slice(&((len - 1) as u16).to_le_bytes());
+        }
+        let name = format!("BGZF, member {member}'s block size lies: {what}");
+        if std::env::var_os("COMPRESSIO_DEBUG").is_some() {
+            streams.push((name, lying));
+        }
+    }
+    streams.push(("BGZF with block sizes that lie".to_string(), all));
+    for (tool, args) in [("bgzip", &["-c"][..]), ("pigz", &["-p", "2", "-c", "--independent"])] {
+        if have_tool(tool) {
+            streams.push((format!("{tool} {}", args.join(" ")), run_tool(tool, args, &data)));
+        }
+    }
+    for (name, stream) in &streams {
+        for threads in [2, 3] {
+            let config = Config::default().threads(threads);
+            for chunks in [&[1 << 20][..], &[65536], &[7, 100_000, 1]] {
+                let back = decompress_chunked(stream, Format::Gzip, &config, chunks)
+                    .unwrap_or_else(|e| panic!("{name}, threads({threads}), reads {chunks:?}: {e}"));
+                assert!(back == data, "{name}, threads({threads}), reads {chunks:?}");
+            }
+        }
+        like_one_thread(Format::Gzip, name, stream, &data, b"\x1f\x8b\x08 and garbage", true);
+    }
+}
+
 /// `stream` (of `data`) with bad bytes, cut short, with `garbage` after it, with
 /// `single_stream`, and with `max_output` one byte short: the same verdict from `threads(2)` as
 /// from one thread, after the same output. A bad member's own output may differ where one
@@ -445,6 +528,7 @@ fn like_one_thread(
         let (one, two) = (one_thread(&bad, &Config::default()), one_thread(&bad, &two));
         assert!(one.1.is_some() || !exact_corrupt, "{name}: corrupt stream accepted (byte {at})");
         assert_eq!(format!("{:?}", one.1), format!("{:?}", two.1), "{name} byte {at}");
+        eprintln!("DEBUG {name} {at}: {:?} {} {}", one.1, one.0.len(), two.0.len());
         if exact_corrupt {
             assert!(
                 one.0 == two.0,

@@ -55,12 +55,13 @@ pub fn decode(format: Option<Format>, data: &[u8]) {
         }
         _ => panic!("buffer {buffer}/read {read}: {} but 64 KiB: {}", summary(&odd), summary(&plain)),
     }
-    // lz4's independent blocks, bzip2's blocks and zstd's frames decode in parallel with
-    // threads: the same verdict and bytes. The threaded decoders' buffers need more than
-    // MAX_MEMORY (if only a little of it for inputs this small); for zstd, whose window limit
-    // follows max_memory, one thread is run again under the same limit.
-    if matches!(format, Some(Format::Lz4 | Format::Bzip2 | Format::Zstd)) {
-        let memory = if format == Some(Format::Zstd) { 8 * MAX_MEMORY } else { 4 * MAX_MEMORY };
+    // lz4's independent blocks, bzip2's blocks, zstd's frames and gzip's members decode in
+    // parallel with threads: the same verdict and bytes. The threaded decoders' buffers need
+    // more than MAX_MEMORY (if only a little of it for inputs this small); for zstd, whose
+    // window limit follows max_memory, one thread is run again under the same limit.
+    if matches!(format, Some(Format::Lz4 | Format::Bzip2 | Format::Zstd | Format::Gzip)) {
+        let members = matches!(format, Some(Format::Zstd | Format::Gzip));
+        let memory = if members { 8 * MAX_MEMORY } else { 4 * MAX_MEMORY };
         let threads = config.clone().threads(2).buffer_size(buffer).max_memory(memory);
         let threaded = stream_decode(format, stream, &threads, read);
         let same_limit = (format == Some(Format::Zstd))

@@ -24,6 +24,7 @@ use std::collections::VecDeque;
 use crate::codec::parallel::{buffer_bytes, Block, BlockCompressor, Parallel};
 use crate::codec::spec::Match;
 use crate::codec::{CodecResult, Decode, Decoded, Fault, HoldsOutput, InBuf, OutBuf};
+use crate::settings::Settings;
 
 /// Input is taken at most this much at a time.
 const CHUNK: usize = 256 << 10;
@@ -33,6 +34,8 @@ const BATCH: usize = 1 << 20;
 const MEMBER_MAX: usize = 4 << 20;
 /// What a worker decodes a batch into before handing it back (pzstd's frames hold 8 MiB).
 const OUTPUT_CAP: usize = (8 << 20) + (128 << 10);
+/// A batch is submitted once its members declare this much output (BGZF: 64 KiB each).
+const OUTPUT_BATCH: u64 = 1 << 20;
 
 /// What a format tells about its members without decoding them.
 pub(crate) trait Measure: Send + 'static {
@@ -45,6 +48,11 @@ pub(crate) trait Measure: Send + 'static {
     fn starts(prefix: &[u8]) -> Match;
     /// The content size that the member starting with `head` declares, if it does.
     fn content_size(head: &[u8]) -> Option<u64>;
+    /// What the whole measured `member` declares it decodes to, if it does (batches are cut
+    /// so that what they declare fits a worker's output).
+    fn output_size(member: &[u8]) -> Option<u64> {
+        Self::content_size(member)
+    }
 }
 
 /// What `Measure::measure` found.
@@ -60,6 +68,9 @@ pub(crate) enum Measured {
     /// A member to leave to the one-thread decoder, which the adapter sees end (a leading
     /// skippable frame): decoded on the caller's thread, and the decoder stops after it.
     Alone,
+    /// A member whose length its header does not tell (a gzip member without a BGZF block
+    /// size): decoded on the caller's thread, and the splitter goes on after it.
+    Unknown,
 }
 
 /// The format's one-thread decoder, made for each worker and for the caller's thread.
@@ -69,12 +80,39 @@ pub(crate) type MakeDecoder = Box<dyn Fn() -> CodecResult<Box<dyn Decode>> + Sen
 /// size: at lower ratios decoding runs at about the speed of the copies that handing batches
 /// to workers adds (incompressible data in stored blocks: 0.44× with workers, measured).
 const WORTH_IT: usize = 2;
-/// A batch of at least this much is enough to judge by.
+/// A batch of at least this much is enough to judge by; the first batch is submitted once it
+/// holds `FIRST_BATCH`, so that a stream that is not worth threads is found out early.
 const SAMPLE: usize = 32 << 10;
+const FIRST_BATCH: usize = 256 << 10;
 
-/// A batch: the members, then their lengths (u64 each), their count (u32) and flags (a
-/// trailer rather than a header, so that the members are never moved).
+/// A batch: the members, then their lengths (u64 each), the output they declare (u64, 0 if
+/// they do not), their count (u32) and flags (a trailer rather than a header, so that the
+/// members are never moved).
 const TAIL: u8 = 1;
+const FIXED_TRAILER: usize = 8 + 4 + 1;
+
+/// A batch as submitted, read back.
+struct Batch<'a> {
+    members: &'a [u8],
+    lens: VecDeque<usize>,
+    declared: usize,
+    tail: bool,
+}
+
+fn read_batch(job: &[u8]) -> Batch<'_> {
+    let u64_at = |at: usize| u64::from_le_bytes(job[at..at + 8].try_into().unwrap_or_default()) as usize;
+    let Some(fixed) = job.len().checked_sub(FIXED_TRAILER) else {
+        return Batch { members: &[], lens: VecDeque::new(), declared: 0, tail: false };
+    };
+    let count = u32::from_le_bytes(job[fixed + 8..fixed + 12].try_into().unwrap_or_default()) as usize;
+    let lens_at = fixed.saturating_sub(8 * count);
+    Batch {
+        members: &job[..lens_at],
+        lens: (0..count).map(|i| u64_at(lens_at + 8 * i)).collect(),
+        declared: u64_at(fixed),
+        tail: job[job.len() - 1] & TAIL != 0,
+    }
+}
 
 /// What decoding a batch gave. The output holds what it made, `output[..len]`: its buffer
 /// keeps its length (the cap) from batch to batch, so that it is not zeroed again.
@@ -87,13 +125,28 @@ enum Outcome {
         len: usize,
         fault: Fault,
     },
-    /// The batch decodes to more than the cap: the caller's thread goes on with it. Output:
-    /// the `decoded` bytes, then the batch's bytes from where the decoder stopped.
+    /// The batch decodes to more than the cap (`members`: the lengths still to go), or a
+    /// member's length is not what it was measured to be (`None`: a BGZF block size that
+    /// does not match its member): the caller's thread goes on with it. Output: the `decoded`
+    /// bytes, then the batch's bytes from where the decoder stopped.
     Rest {
         decoder: Box<dyn Decode>,
         decoded: usize,
-        members: Vec<usize>,
+        members: Option<Vec<usize>>,
     },
+}
+
+/// Where decoding a batch's members stopped, short of a fault.
+#[derive(PartialEq, Eq, Debug)]
+enum Stop {
+    /// Every member decoded.
+    Finished,
+    /// The output is full.
+    Full,
+    /// A member ended before its measured length, or went on past it: the measure was wrong
+    /// about it (its decoder, at a member's start or inside one, goes on from where it
+    /// stopped with what follows, as on one thread).
+    Mismeasured,
 }
 
 /// A worker.
@@ -110,7 +163,7 @@ fn decode_members(
     tail: bool,
     out: &mut [u8],
     at: &mut usize,
-) -> (usize, CodecResult<bool>) {
+) -> (usize, CodecResult<Stop>) {
     let mut used = 0;
     while let Some(&len) = lens.front() {
         let mut member = InBuf::new(&input[used..used + len]);
@@ -124,59 +177,68 @@ fn decode_members(
         }
         match result {
             Err(fault) => return (used, Err(fault)),
-            Ok(Decoded::End | Decoded::Skipped) if left == 0 => {
+            Ok(Decoded::End | Decoded::Skipped) => {
                 lens.pop_front();
                 if let Err(fault) = decoder.reset() {
                     return (used, Err(fault));
                 }
-            }
-            Ok(Decoded::End | Decoded::Skipped) => {
-                return (used, Err(Fault::corrupt("a member ends before its measured length")))
+                if left > 0 {
+                    return (used, Ok(Stop::Mismeasured));
+                }
             }
             Ok(Decoded::OutputFull) if output.is_full() => {
                 *lens.front_mut().unwrap_or(&mut 0) = left;
-                return (used, Ok(false));
+                return (used, Ok(Stop::Full));
             }
-            Ok(_) if left == 0 && tail && lens.len() == 1 => return (used, Ok(true)),
-            Ok(_) if left == 0 => {
-                return (used, Err(Fault::corrupt("a member goes on past its measured length")))
+            // output held back before an error (`HoldsOutput`): the next call reports it
+            Ok(Decoded::OutputFull) if member.pos > 0 || output.pos > 0 => {
+                *lens.front_mut().unwrap_or(&mut 0) = left
             }
+            Ok(_) if left == 0 && tail && lens.len() == 1 => return (used, Ok(Stop::Finished)),
+            Ok(_) if left == 0 => return (used, Ok(Stop::Mismeasured)),
             Ok(_) => *lens.front_mut().unwrap_or(&mut 0) = left,
         }
     }
-    (used, Ok(true))
+    (used, Ok(Stop::Finished))
 }
 
 impl BlockCompressor for BatchDecoder {
     type Summary = Outcome;
 
     fn compress_block(&mut self, _dict: &[u8], job: &[u8], out: &mut Vec<u8>) -> CodecResult<Outcome> {
-        let (rest, trailer) = job.split_at(job.len() - 5);
-        let tail = trailer[4] & TAIL != 0;
-        let count = u32::from_le_bytes(trailer[..4].try_into().unwrap_or_default()) as usize;
-        let (input, lens) = rest.split_at(rest.len() - 8 * count);
-        let mut lens: VecDeque<usize> = lens
-            .chunks_exact(8)
-            .map(|l| u64::from_le_bytes(l.try_into().unwrap_or_default()) as usize)
-            .collect();
+        let Batch { members: input, mut lens, declared, tail } = read_batch(job);
         let mut decoder = match self.decoder.take() {
             Some(decoder) => decoder,
             None => (self.make)()?,
         };
-        if out.len() < OUTPUT_CAP {
-            out.resize(OUTPUT_CAP, 0);
+        // the output grows as the batches need it, up to the cap (zeroing and faulting in the
+        // whole cap costs more than a short stream takes to decode)
+        let expected = if declared > 0 { declared } else { 4 * input.len() };
+        let guess = (expected + (64 << 10)).next_power_of_two().min(OUTPUT_CAP);
+        if out.len() < guess {
+            out.resize(guess, 0);
         }
         let mut at = 0;
-        let (used, result) = decode_members(decoder.as_mut(), input, &mut lens, tail, out, &mut at);
+        let mut used = 0;
+        let result = loop {
+            let (taken, result) =
+                decode_members(decoder.as_mut(), &input[used..], &mut lens, tail, out, &mut at);
+            used += taken;
+            match result {
+                Ok(Stop::Full) if out.len() < OUTPUT_CAP => out.resize((2 * out.len()).min(OUTPUT_CAP), 0),
+                result => break result,
+            }
+        };
         Ok(match result {
-            Ok(true) => {
+            Ok(Stop::Finished) => {
                 self.decoder = Some(decoder);
                 Outcome::Done { len: at }
             }
-            Ok(false) => {
+            Ok(stop) => {
                 out.truncate(at);
                 out.extend_from_slice(&input[used..]);
-                Outcome::Rest { decoder, decoded: at, members: lens.into_iter().collect() }
+                let members = (stop == Stop::Full).then(|| lens.into_iter().collect());
+                Outcome::Rest { decoder, decoded: at, members }
             }
             // the decoder is in the middle of a bad member: the next batch gets a new one
             Err(fault) => Outcome::Bad { len: at, fault },
@@ -186,7 +248,8 @@ impl BlockCompressor for BatchDecoder {
     const KEEP_OUTPUT: bool = true;
 }
 
-/// A batch too big for a worker, finished on the caller's thread.
+/// A batch too big for a worker, finished on the caller's thread; or one with a mismeasured
+/// member (`members` `None`), whose rest the caller's thread decodes as one thread would.
 struct Rest {
     block: Block<Outcome>,
     decoder: Box<dyn Decode>,
@@ -194,25 +257,32 @@ struct Rest {
     /// the batch's bytes from where it stopped, consumed up to `used`.
     decoded: usize,
     used: usize,
-    members: VecDeque<usize>,
+    members: Option<VecDeque<usize>>,
 }
 
 impl Rest {
-    /// Write out as much as fits; true once the batch is done.
-    fn run(&mut self, output: &mut OutBuf<'_>) -> CodecResult<bool> {
+    /// Write out as much as fits: `Finished` once the batch is done, `Mismeasured` once the
+    /// worker's output is out and what is left is to be decoded without the measures.
+    fn run(&mut self, output: &mut OutBuf<'_>) -> CodecResult<Stop> {
         if self.block.pos < self.decoded {
             output.drain(&self.block.output[..self.decoded], &mut self.block.pos);
             if self.block.pos < self.decoded {
-                return Ok(false);
+                return Ok(Stop::Full);
             }
         }
+        let Some(members) = &mut self.members else { return Ok(Stop::Mismeasured) };
         let input = &self.block.output[self.decoded + self.used..];
         let mut at = output.pos;
         let (used, result) =
-            decode_members(self.decoder.as_mut(), input, &mut self.members, false, output.data, &mut at);
+            decode_members(self.decoder.as_mut(), input, members, false, output.data, &mut at);
         output.pos = at;
         self.used += used;
         result
+    }
+
+    /// The batch's bytes the decoder has not taken.
+    fn unread(&self) -> &[u8] {
+        &self.block.output[self.decoded + self.used..]
     }
 }
 
@@ -247,9 +317,10 @@ pub(crate) struct ThreadedMembers<M: Measure> {
     follow: bool,
     engine: Parallel<BatchDecoder>,
     started: bool,
-    /// The batch being gathered: its members' lengths and bytes.
+    /// The batch being gathered: its members' lengths, bytes and declared output.
     lens: Vec<usize>,
     bytes: usize,
+    declared: u64,
     /// The input of the member being measured (a long member's, decoded from `raw_pos` on).
     raw: Vec<u8>,
     raw_pos: usize,
@@ -277,6 +348,36 @@ pub(crate) fn buffers(threads: usize) -> usize {
     buffer_bytes(threads, job, 0, OUTPUT_CAP + job) + MEMBER_MAX + CHUNK
 }
 
+/// The threads a decoder of members decodes with: `threads(n)` with n ≥ 2, when the decoder
+/// goes on through members (not `single_stream`: one member has nothing to share) and the
+/// threaded decoder's buffers fit in half of `max_memory`; `None`: one thread.
+pub(crate) fn threads_for(settings: &Settings) -> Option<usize> {
+    let threads = settings.threads.filter(|&n| n > 1 && !settings.single_stream)?;
+    let buffers = buffers(threads) as u64;
+    (buffers.saturating_mul(2) <= settings.max_memory).then_some(threads)
+}
+
+/// The memory of a decoder whose one-thread decoder takes `one`.
+pub(crate) fn decoder_memory(settings: &Settings, one: usize) -> usize {
+    match threads_for(settings) {
+        Some(threads) => (threads + 1) * one + buffers(threads),
+        None => one,
+    }
+}
+
+/// The format's decoder for `settings`: `one`'s, or with `threads_for` threads, members
+/// measured by `measure` and decoded by `one`'s decoders.
+pub(crate) fn decoder<M: Measure>(
+    settings: &Settings,
+    measure: M,
+    one: fn(&Settings) -> CodecResult<Box<dyn Decode>>,
+) -> CodecResult<Box<dyn Decode>> {
+    let Some(threads) = threads_for(settings) else { return one(settings) };
+    let single = Settings { threads: None, ..settings.clone() };
+    let make: MakeDecoder = Box::new(move || one(&single));
+    Ok(Box::new(ThreadedMembers::new(measure, make, threads, settings.single_stream)?))
+}
+
 impl<M: Measure> ThreadedMembers<M> {
     pub fn new(measure: M, make: MakeDecoder, threads: usize, single_stream: bool) -> CodecResult<Self> {
         let make = std::sync::Arc::new(make);
@@ -292,6 +393,7 @@ impl<M: Measure> ThreadedMembers<M> {
             started: false,
             lens: Vec::new(),
             bytes: 0,
+            declared: 0,
             raw: Vec::new(),
             raw_pos: 0,
             scan: Scan::Member,
@@ -321,6 +423,12 @@ impl<M: Measure> ThreadedMembers<M> {
             Scan::Member => {
                 let before = self.raw.len();
                 let n = input.rest().len().min(CHUNK);
+                if n == 0 && input.last && !self.raw.is_empty() {
+                    // the input ends before the member's measured end: what there is of it is
+                    // decoded here, as one thread decodes it (a wrong measure, or truncation)
+                    self.scan = Scan::Long { alone: false };
+                    return Ok(true);
+                }
                 if n == 0 {
                     return Ok(false);
                 }
@@ -334,25 +442,26 @@ impl<M: Measure> ThreadedMembers<M> {
                     let measured = self.measure.measure(head);
                     self.measure.reset();
                     let big = M::content_size(head).is_some_and(|size| size > OUTPUT_CAP as u64);
-                    let alone = match measured {
-                        Ok(Measured::Alone) => true,
-                        Ok(Measured::Skippable(_)) => !self.follow,
-                        _ => false,
+                    let (alone, unknown) = match measured {
+                        Ok(Measured::Alone) => (true, false),
+                        Ok(Measured::Skippable(_)) => (!self.follow, false),
+                        Ok(Measured::Unknown) => (false, true),
+                        _ => (false, false),
                     };
-                    if alone || big || self.worth_it == Some(false) {
+                    if alone || unknown || big || self.worth_it == Some(false) {
                         self.scan = Scan::Long { alone };
                         return Ok(true);
                     }
                 }
                 self.raw.extend_from_slice(&input.rest()[..n]);
                 let measured = match self.measure.measure(&self.raw) {
-                    Ok(measured) => measured,
-                    Err(_) => {
+                    Ok(Measured::Unknown) | Err(_) => {
                         // the one-thread decoder's verdict on it, as it comes
                         input.advance(n);
                         self.scan = Scan::Long { alone: false };
                         return Ok(true);
                     }
+                    Ok(measured) => measured,
                 };
                 let have = self.raw.len();
                 let len = match measured {
@@ -382,10 +491,17 @@ impl<M: Measure> ThreadedMembers<M> {
         }
     }
 
+    /// Whether the batch being gathered is due.
+    fn batch_full(&self) -> bool {
+        let first = self.worth_it.is_none() && self.bytes >= FIRST_BATCH;
+        first || self.bytes >= BATCH || self.declared >= OUTPUT_BATCH
+    }
+
     /// The measured member in `raw` joins the batch being gathered.
     fn add_member(&mut self) {
         self.lens.push(self.raw.len());
         self.bytes += self.raw.len();
+        self.declared = self.declared.saturating_add(M::output_size(&self.raw).unwrap_or(0));
         // the lengths go after the members, when the batch is submitted
         self.engine.current_mut().extend_from_slice(&self.raw);
         self.raw.clear();
@@ -418,6 +534,7 @@ impl<M: Measure> ThreadedMembers<M> {
         for &len in &self.lens {
             job.extend_from_slice(&(len as u64).to_le_bytes());
         }
+        job.extend_from_slice(&self.declared.to_le_bytes());
         job.extend_from_slice(&(self.lens.len() as u32).to_le_bytes());
         job.push(flags);
         self.engine.submit()?;
@@ -426,6 +543,7 @@ impl<M: Measure> ThreadedMembers<M> {
         }
         self.lens.clear();
         self.bytes = 0;
+        self.declared = 0;
         self.pending += 1;
         Ok(true)
     }
@@ -434,11 +552,14 @@ impl<M: Measure> ThreadedMembers<M> {
     fn write_out(&mut self, output: &mut OutBuf<'_>, mut wait: bool) -> CodecResult<()> {
         loop {
             if let Some(rest) = &mut self.rest {
-                if !rest.run(output)? {
-                    return Ok(());
-                }
-                if let Some(done) = self.rest.take() {
-                    self.engine.recycle(done.block);
+                match rest.run(output)? {
+                    Stop::Full => return Ok(()),
+                    Stop::Finished => {
+                        if let Some(done) = self.rest.take() {
+                            self.engine.recycle(done.block);
+                        }
+                    }
+                    Stop::Mismeasured => return self.resync(),
                 }
             }
             if let Some((block, len, _)) = &mut self.writing {
@@ -467,11 +588,37 @@ impl<M: Measure> ThreadedMembers<M> {
                 }
                 Outcome::Bad { len, fault } => self.writing = Some((block, len, Some(fault))),
                 Outcome::Rest { decoder, decoded, members } => {
-                    let members = members.into_iter().collect();
+                    let members = members.map(VecDeque::from);
                     self.rest = Some(Rest { block, decoder, decoded, used: 0, members });
                 }
             }
         }
+    }
+
+    /// A member was mismeasured (a BGZF block size that does not match its member): from the
+    /// rest's decoder on, everything taken is decoded on this thread, as one thread decodes
+    /// it: what the rest's batch has left, the batches after it (their workers' output is
+    /// dropped), the batch being gathered and `raw`, then the input.
+    fn resync(&mut self) -> CodecResult<()> {
+        let Some(rest) = self.rest.take() else { return Ok(()) };
+        let mut bytes = rest.unread().to_vec();
+        let Rest { block, decoder, .. } = rest;
+        self.engine.recycle(block);
+        while self.pending > 0 {
+            let Some(block) = self.engine.next_block(true)? else { break };
+            self.pending -= 1;
+            bytes.extend_from_slice(read_batch(self.engine.last_input()).members);
+            self.engine.recycle(block);
+        }
+        bytes.append(self.engine.current_mut());
+        bytes.extend_from_slice(&self.raw[self.raw_pos..]);
+        (self.raw, self.raw_pos) = (bytes, 0);
+        self.lens.clear();
+        (self.bytes, self.declared, self.sample) = (0, 0, None);
+        self.measure.reset();
+        self.own = Some(decoder);
+        self.scan = Scan::Long { alone: false };
+        Ok(())
     }
 
     /// Whether everything taken has been decoded and written out.
@@ -522,14 +669,15 @@ impl<M: Measure> ThreadedMembers<M> {
                         self.worth_it = Some(made >= WORTH_IT as u64 * taken);
                     }
                     self.measure.reset();
-                    // (after a member the splitter could not measure, the rest of what it
-                    // took starts the next member)
+                    // (after a member the splitter could not measure, or a mismeasured one, the
+                    // rest of what was taken is decoded here too, member after member: the
+                    // splitter goes on once it is used up)
                     self.raw.drain(..self.raw_pos);
                     self.raw_pos = 0;
                     self.scan = match (alone, self.raw.is_empty()) {
                         (true, _) => Scan::Stopped,
                         (false, true) => Scan::Between,
-                        (false, false) => Scan::Member,
+                        (false, false) => Scan::Long { alone: false },
                     };
                     return Ok(if alone { outcome } else { Decoded::InputEmpty });
                 }
@@ -548,9 +696,9 @@ impl<M: Measure> ThreadedMembers<M> {
             // keep the workers fed: input first while a batch can go out, then the results
             // (decoding is fast enough that writing a batch out takes as long as decoding the
             // next one: taking input only once the output is drained would leave them idle)
-            let feeding = matches!(self.scan, Scan::Member | Scan::Between) && self.bytes < BATCH;
+            let feeding = matches!(self.scan, Scan::Member | Scan::Between) && !self.batch_full();
             if feeding && self.engine.has_room() && self.take(input)? {
-                if self.bytes >= BATCH {
+                if self.batch_full() {
                     self.submit(0)?;
                 }
                 continue;
@@ -560,7 +708,7 @@ impl<M: Measure> ThreadedMembers<M> {
                 return Ok(Decoded::OutputFull);
             }
             let at_rest = matches!(self.scan, Scan::Stopped | Scan::Long { .. }) || input.is_empty();
-            if !self.lens.is_empty() && (self.bytes >= BATCH || at_rest) {
+            if !self.lens.is_empty() && (self.batch_full() || at_rest) {
                 if !self.submit(0)? {
                     self.write_out(output, true)?; // every slot is taken: the oldest first
                 }
@@ -598,7 +746,7 @@ impl<M: Measure> ThreadedMembers<M> {
             own.reset()?;
         }
         self.lens.clear();
-        self.bytes = 0;
+        (self.bytes, self.declared) = (0, 0);
         self.raw.clear();
         self.raw_pos = 0;
         self.measure.reset();
@@ -629,7 +777,7 @@ impl<M: Measure> Decode for ThreadedMembers<M> {
     /// The complete members, then what the decoder makes of the incomplete one, are written
     /// out (the truncation is the adapter's to report).
     fn end_of_input(&mut self, output: &mut OutBuf<'_>) -> CodecResult<()> {
-        if matches!(self.scan, Scan::Long { .. }) {
+        if matches!(self.scan, Scan::Long { .. }) && self.raw_pos == self.raw.len() {
             return Ok(());
         }
         self.deferring(output, (), |this, output| {
@@ -648,14 +796,23 @@ impl<M: Measure> Decode for ThreadedMembers<M> {
                     }
                 }
             }
-            while !output.is_full() && !this.is_idle() {
-                if !this.lens.is_empty() && !this.submit(0)? {
+            loop {
+                while !output.is_full() && !this.is_idle() {
+                    if !this.lens.is_empty() && !this.submit(0)? {
+                        this.write_out(output, true)?;
+                        continue;
+                    }
                     this.write_out(output, true)?;
-                    continue;
                 }
-                this.write_out(output, true)?;
+                // after a mismeasured member, what was taken is this thread's to decode
+                let Scan::Long { alone } = this.scan else { return Ok(()) };
+                if output.is_full() || this.raw_pos == this.raw.len() {
+                    return Ok(());
+                }
+                let mut ended = InBuf::new(&[]);
+                ended.last = true;
+                this.long_step(&mut ended, output, alone)?;
             }
-            Ok(())
         })
     }
 

@@ -32,7 +32,7 @@ pub(crate) use crate::buf::{Decoded, InBuf, OutBuf, Status};
 pub(crate) mod brotli;
 pub(crate) mod bzip2;
 pub(crate) mod deflate;
-#[cfg(feature = "zstd")]
+#[cfg(any(feature = "zstd", feature = "deflate"))]
 pub(crate) mod frames;
 pub(crate) mod gzip;
 #[cfg(feature = "xz")]

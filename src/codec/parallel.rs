@@ -250,6 +250,12 @@ impl<C: BlockCompressor> Parallel<C> {
         }
     }
 
+    /// The input of the block `next_block` returned last, until the next `submit` (a decoder
+    /// that must go over a batch's bytes again on its own thread reads them here).
+    pub fn last_input(&self) -> &[u8] {
+        self.spare_inputs.last().map_or(&[], Vec::as_slice)
+    }
+
     /// Hand a written-out block's buffer back for reuse.
     pub fn recycle(&mut self, block: Block<C::Summary>) {
         self.spare_outputs.push(block.output);

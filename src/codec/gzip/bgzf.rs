@@ -11,11 +11,12 @@
 use flate2::{Compress, Compression, FlushCompress};
 
 use crate::codec::deflate::stream::compressor_error;
+use crate::codec::frames::{Measure, Measured};
 use crate::codec::parallel::{BlockCompressor, Parallel, ParallelStream};
 use crate::codec::seekable::{
     read_vec, BlockFormat, BlockSummary, Index, IndexError, IndexedEncoder, Source,
 };
-use crate::codec::spec::preset;
+use crate::codec::spec::{preset, Match};
 use crate::codec::{CodecResult, Fault};
 use crate::settings::Settings;
 
@@ -115,6 +116,51 @@ fn bsize(extra: &[u8]) -> Option<u16> {
         rest = &rest[4 + len..];
     }
     None
+}
+
+/// Measures gzip members for the threaded decoder (`codec/frames.rs`) by their BGZF block
+/// size; other members are left to the caller's thread. The block size is only a claim about
+/// the member (the one-thread decoder never reads it): a member that ends elsewhere is
+/// decoded again on the caller's thread from where its worker's decoder stopped.
+pub(super) struct BlockSize;
+
+impl Measure for BlockSize {
+    fn measure(&mut self, member: &[u8]) -> CodecResult<Measured> {
+        if member.len() < 12 {
+            return Ok(Measured::NeedMore);
+        }
+        if member[..3] != HEADER[..3] {
+            // not a gzip member: the one-thread decoder's to judge
+            return Ok(Measured::Alone);
+        }
+        if member[3] & FEXTRA == 0 {
+            return Ok(Measured::Unknown);
+        }
+        let xlen = usize::from(u16_at(member, 10));
+        let Some(extra) = member.get(12..12 + xlen) else { return Ok(Measured::NeedMore) };
+        Ok(match bsize(extra) {
+            Some(bsize) if usize::from(bsize) + 1 >= 12 + xlen + TRAILER_LEN => {
+                Measured::Len(usize::from(bsize) + 1)
+            }
+            _ => Measured::Unknown,
+        })
+    }
+
+    fn reset(&mut self) {}
+
+    fn starts(prefix: &[u8]) -> Match {
+        super::matches(prefix)
+    }
+
+    fn content_size(_head: &[u8]) -> Option<u64> {
+        None
+    }
+
+    /// ISIZE, the member's last four bytes.
+    fn output_size(member: &[u8]) -> Option<u64> {
+        let isize = member.get(member.len().checked_sub(4)?..)?;
+        Some(u64::from(u32::from_le_bytes(isize.try_into().ok()?)))
+    }
 }
 
 /// Walk the members from the start: a hop per member, reading its header and its ISIZE.

@@ -3,7 +3,7 @@
 use super::{DEFLATE, MAGIC};
 use crate::codec::deflate::parallel::ParallelDeflate;
 use crate::codec::deflate::stream::{DeflateDecoder, DeflateEncoder};
-use crate::codec::{CodecResult, Decode, Decoded, Encode, Fault, InBuf, OutBuf, Status};
+use crate::codec::{CodecResult, Decode, Decoded, Encode, Fault, HoldsOutput, InBuf, OutBuf, Status};
 use crate::settings::Settings;
 
 const FHCRC: u8 = 0x02;
@@ -154,6 +154,8 @@ pub(crate) struct GzipDecoder {
     crc: crc32fast::Hasher,
     size: u32,
     deflate: DeflateDecoder,
+    /// An error found in a call that produced output: the next call's (`HoldsOutput`).
+    deferred: Option<Fault>,
 }
 
 impl GzipDecoder {
@@ -168,6 +170,7 @@ impl GzipDecoder {
             crc: crc32fast::Hasher::new(),
             size: 0,
             deflate: DeflateDecoder::new(false, None)?,
+            deferred: None,
         })
     }
 
@@ -194,8 +197,38 @@ impl GzipDecoder {
     }
 }
 
+/// The member's output before an error reaches the caller whatever the buffers' sizes (a bad
+/// CRC-32 comes after all of it): a threaded decoder's workers, which decode into larger
+/// buffers, give the same bytes before the same error.
+impl HoldsOutput for GzipDecoder {
+    fn deferred(&mut self) -> &mut Option<Fault> {
+        &mut self.deferred
+    }
+
+    fn drop_work(&mut self) {}
+}
+
 impl Decode for GzipDecoder {
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        self.deferring(output, Decoded::OutputFull, |this, output| this.step(input, output))
+    }
+
+    fn reset(&mut self) -> CodecResult<()> {
+        self.deferred = None;
+        self.deflate.reset()?;
+        self.state = State::Fixed;
+        self.have = 0;
+        self.flags = 0;
+        self.count = 0;
+        self.header_crc = crc32fast::Hasher::new();
+        self.crc = crc32fast::Hasher::new();
+        self.size = 0;
+        Ok(())
+    }
+}
+
+impl GzipDecoder {
+    fn step(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
         loop {
             match self.state {
                 State::Fixed => {
@@ -297,17 +330,5 @@ impl Decode for GzipDecoder {
                 State::Done => return Ok(Decoded::End),
             }
         }
-    }
-
-    fn reset(&mut self) -> CodecResult<()> {
-        self.deflate.reset()?;
-        self.state = State::Fixed;
-        self.have = 0;
-        self.flags = 0;
-        self.count = 0;
-        self.header_crc = crc32fast::Hasher::new();
-        self.crc = crc32fast::Hasher::new();
-        self.size = 0;
-        Ok(())
     }
 }

@@ -32,12 +32,15 @@ const CODEC: Option<Codec> = Some(Codec {
         Some(block) => Ok(Box::new(bgzf::encoder(s, block)?)),
         None => Ok(Box::new(member::GzipEncoder::new(s)?)),
     },
-    decoder: |_| Ok(Box::new(member::GzipDecoder::new()?)),
+    // BGZF decodes in parallel with threads(n): its members tell their lengths (codec/frames.rs)
+    decoder: |s| {
+        crate::codec::frames::decoder(s, bgzf::BlockSize, |_| Ok(Box::new(member::GzipDecoder::new()?)))
+    },
     encoder_memory: |s| match s.seekable {
         Some(block) => bgzf::encoder_memory(s, block),
         None => crate::codec::deflate::encoder_memory(s),
     },
-    decoder_memory: |_| crate::codec::deflate::INFLATE_BYTES,
+    decoder_memory: |s| crate::codec::frames::decoder_memory(s, crate::codec::deflate::INFLATE_BYTES),
     random_access: Some(crate::codec::seekable::RandomAccess {
         max_block: bgzf::MAX_BLOCK,
         read_index: bgzf::read_index,

@@ -43,32 +43,17 @@ fn matches(prefix: &[u8]) -> Match {
     match_magic(prefix, &frame::MAGIC)
 }
 
-/// The threads a decoder decodes frames with (`codec/frames.rs`): `threads(n)` with n ≥ 2,
-/// when the threaded decoder's buffers fit `max_memory`; `None`: one thread.
-#[cfg(feature = "zstd")]
-fn threaded_decoding(settings: &crate::settings::Settings) -> Option<usize> {
-    let threads = settings.threads.filter(|&n| n > 1)?;
-    let buffers = crate::codec::frames::buffers(threads) as u64;
-    (buffers.saturating_mul(2) <= settings.max_memory).then_some(threads)
-}
-
 #[cfg(feature = "zstd")]
 const CODEC: Option<Codec> = Some(Codec {
     encoder: |s| match s.seekable {
         Some(block) => Ok(Box::new(seekable::encoder(s, block)?)),
         None => Ok(Box::new(encode::ZstdEncoder::new(s)?)),
     },
+    // streams of several frames decode in parallel with threads(n) (codec/frames.rs)
     decoder: |s| {
-        let Some(threads) = threaded_decoding(s) else { return Ok(Box::new(decode::ZstdDecoder::new(s)?)) };
-        let one = crate::settings::Settings { threads: None, ..s.clone() };
-        let make: crate::codec::frames::MakeDecoder =
-            Box::new(move || Ok(Box::new(decode::ZstdDecoder::new(&one)?) as Box<dyn crate::codec::Decode>));
-        Ok(Box::new(crate::codec::frames::ThreadedMembers::new(
-            measure::FrameLength::new(),
-            make,
-            threads,
-            s.single_stream,
-        )?))
+        crate::codec::frames::decoder(s, measure::FrameLength::new(), |s| {
+            Ok(Box::new(decode::ZstdDecoder::new(s)?))
+        })
     },
     // a prepared dictionary is shared by every context that uses it, but counted in full in
     // each estimate (a lone adapter pays for it)
@@ -94,10 +79,7 @@ const CODEC: Option<Codec> = Some(Codec {
         let one = dicts.iter().map(|d| crate::memory::zstd::ddict_bytes(d.as_bytes().len())).sum::<usize>()
             + s.reference.as_ref().map_or(0, |r| r.0.len())
             + crate::memory::zstd::dstream_bytes(window);
-        match threaded_decoding(s) {
-            Some(threads) => (threads + 1) * one + crate::codec::frames::buffers(threads),
-            None => one,
-        }
+        crate::codec::frames::decoder_memory(s, one)
     },
     random_access: Some(crate::codec::seekable::RandomAccess {
         max_block: seekable::MAX_FRAME_CONTENT,
