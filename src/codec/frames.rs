@@ -214,7 +214,7 @@ impl BlockCompressor for BatchDecoder {
         // the output grows as the batches need it, up to the cap (zeroing and faulting in the
         // whole cap costs more than a short stream takes to decode)
         let expected = if declared > 0 { declared } else { 4 * input.len() };
-        let guess = (expected + (64 << 10)).next_power_of_two().min(OUTPUT_CAP);
+        let guess = (expected.min(OUTPUT_CAP) + (64 << 10)).next_power_of_two().min(OUTPUT_CAP);
         if out.len() < guess {
             out.resize(guess, 0);
         }
