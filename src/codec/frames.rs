@@ -1,23 +1,33 @@
 //! Parallel decoding of streams made of self-delimiting members (`Config::threads(n)` on a
-//! decoder): zstd frames, whose length their block headers give without decoding them.
+//! decoder): zstd frames, whose length their block headers give without decoding them, and
+//! BGZF gzip members, whose `BC` extra field claims it.
 //!
 //! The caller's thread measures each member ([`Measure`]), gathers whole members into batches
-//! of about 1 MiB and hands them to the parallel engine's workers (`codec/parallel.rs`), each
-//! with the format's own one-thread decoder, which decodes the batch's members one after the
-//! other with every check it makes on one thread. Results come back in order and are written
-//! out; unless `single_stream` is set, a member followed directly by another goes on in the
-//! same call (see `InBuf::last`), and the decoder stops after the last one having consumed
-//! exactly its bytes.
+//! of about 1 MiB (or of about `OUTPUT_BATCH` of declared output) and hands them to the
+//! parallel engine's workers (`codec/parallel.rs`), each with the format's own one-thread
+//! decoder, which decodes the batch's members one after the other with every check it makes
+//! on one thread. Results come back in order and are written out; a member followed directly
+//! by another goes on in the same call (see `InBuf::last`), and the decoder stops after the
+//! last one having consumed exactly its bytes. Members the format cannot measure (a gzip
+//! member without a block size) are decoded on the caller's thread as they come.
 //!
 //! - **Same output, same errors.** A bad member is reported after exactly the output one
 //!   thread gives before it: the same decoder decodes the same bytes. When the input ends
 //!   inside a member, the complete members and what the decoder makes of the incomplete one
 //!   come out before the truncation, as on one thread.
+//! - **Measures are checked, not trusted.** A member whose decoder ends before its measured
+//!   length, or wants more after it (a BGZF block size that lies: one thread never reads it),
+//!   is `Stop::Mismeasured`: the worker's output up to there is written out, and the caller's
+//!   thread decodes on with that decoder from where it stopped, through the batches taken
+//!   after it (their workers' output dropped), as one thread decodes the stream; the splitter
+//!   takes up again once those bytes are used up.
 //! - **Memory.** At most `2 × threads` batches in flight, each at most a batch and a member
-//!   in and `OUTPUT_CAP` out: a batch that decodes to more is handed back, decoder and all,
-//!   and finished on the caller's thread. A member longer than `MEMBER_MAX` (a single huge
-//!   frame) is decoded on the caller's thread as it comes. No thread starts before a second
-//!   batch: a small message decodes on the caller's thread.
+//!   in and `OUTPUT_CAP` out (a worker's output grows towards the cap as its batches need):
+//!   a batch that decodes to more is handed back, decoder and all, and finished on the
+//!   caller's thread. A member longer than `MEMBER_MAX` (a single huge frame) is decoded on
+//!   the caller's thread as it comes. No thread starts before a second batch: a small message
+//!   decodes on the caller's thread, and so does a stream whose first batch hardly
+//!   compresses.
 
 use std::collections::VecDeque;
 
