@@ -54,7 +54,8 @@ struct Cli {
     /// Level: fastest, fast, default, best, or N on the format's own scale
     #[arg(short = 'l', long = "level", value_name = "LEVEL")]
     level: Option<Level>,
-    /// Compress with THREADS worker threads (0: one per core)
+    /// Compress, or decompress what splits (multi-block xz, lz4 independent blocks, bzip2,
+    /// zstd frames, BGZF), with THREADS worker threads (0: one per core)
     #[arg(short = 'T', long = "threads", value_name = "THREADS")]
     threads: Option<usize>,
     /// Compress, decompress or test with the dictionary DICT (zstd, zlib, deflate, lz4): a file
