@@ -42,6 +42,27 @@ pub fn drain(mut r: impl Read) -> u64 {
     }
 }
 
+/// The backend crate's own reading decoder for `format` over `packed` (the one its users
+/// reach for: multi-member gzip and bzip2, lzma_alone for lzma); `None` for formats without
+/// a backend here.
+pub fn reader<'a>(format: Format, packed: &'a [u8]) -> Option<Box<dyn Read + 'a>> {
+    Some(match format {
+        Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(packed)),
+        Format::Zlib => Box::new(flate2::read::ZlibDecoder::new(packed)),
+        Format::Deflate => Box::new(flate2::read::DeflateDecoder::new(packed)),
+        Format::Zstd => Box::new(zstd::stream::read::Decoder::new(packed).unwrap()),
+        Format::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(packed)),
+        Format::Xz => Box::new(liblzma::read::XzDecoder::new(packed)),
+        Format::Lzma => {
+            let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX).unwrap();
+            Box::new(liblzma::read::XzDecoder::new_stream(packed, stream))
+        }
+        Format::Brotli => Box::new(brotli::Decompressor::new(packed, CHUNK)),
+        Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(packed)),
+        _ => return None,
+    })
+}
+
 /// `level` on the backend's own scale, as compressio maps it.
 pub fn backend_level(format: Format, level: Level) -> i32 {
     level.backend_level(format).unwrap_or_else(|e| panic!("{e}"))
@@ -59,7 +80,7 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 feed(&mut e, d);
                 e.finish().unwrap()
             }),
-            Box::new(|p| drain(flate2::read::MultiGzDecoder::new(p))),
+            decompress_with(Format::Gzip),
         ),
         Format::Zlib => (
             "flate2 Zlib",
@@ -68,7 +89,7 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 feed(&mut e, d);
                 e.finish().unwrap()
             }),
-            Box::new(|p| drain(flate2::read::ZlibDecoder::new(p))),
+            decompress_with(Format::Zlib),
         ),
         Format::Deflate => (
             "flate2 Deflate",
@@ -77,7 +98,7 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 feed(&mut e, d);
                 e.finish().unwrap()
             }),
-            Box::new(|p| drain(flate2::read::DeflateDecoder::new(p))),
+            decompress_with(Format::Deflate),
         ),
         Format::Zstd => (
             "zstd stream",
@@ -87,7 +108,7 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 feed(&mut e, d);
                 e.finish().unwrap()
             }),
-            Box::new(|p| drain(zstd::stream::read::Decoder::new(p).unwrap())),
+            decompress_with(Format::Zstd),
         ),
         Format::Lz4 => (
             "lz4_flex frame",
@@ -101,7 +122,7 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 feed(&mut e, d);
                 e.finish().unwrap()
             }),
-            Box::new(|p| drain(lz4_flex::frame::FrameDecoder::new(p))),
+            decompress_with(Format::Lz4),
         ),
         Format::Xz => (
             "liblzma Xz",
@@ -110,7 +131,7 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 feed(&mut e, d);
                 e.finish().unwrap()
             }),
-            Box::new(|p| drain(liblzma::read::XzDecoder::new(p))),
+            decompress_with(Format::Xz),
         ),
         Format::Lzma => (
             "liblzma alone",
@@ -121,10 +142,7 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 feed(&mut e, d);
                 e.finish().unwrap()
             }),
-            Box::new(|p| {
-                let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX).unwrap();
-                drain(liblzma::read::XzDecoder::new_stream(p, stream))
-            }),
+            decompress_with(Format::Lzma),
         ),
         Format::Brotli => (
             "brotli CompressorWriter",
@@ -134,7 +152,7 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 feed(&mut e, d);
                 e.into_inner()
             }),
-            Box::new(|p| drain(brotli::Decompressor::new(p, CHUNK))),
+            decompress_with(Format::Brotli),
         ),
         Format::Bzip2 => (
             "bzip2 BzEncoder",
@@ -143,9 +161,14 @@ pub fn backend(format: Format, level: Level) -> Option<Impl> {
                 feed(&mut e, d);
                 e.finish().unwrap()
             }),
-            Box::new(|p| drain(bzip2::read::MultiBzDecoder::new(p))),
+            decompress_with(Format::Bzip2),
         ),
         _ => return None,
     };
     Some(Impl { name: name.into(), compress, decompress })
+}
+
+/// Drain the backend's reader for `format` in 64 KiB reads.
+fn decompress_with(format: Format) -> DecompressFn {
+    Box::new(move |p| drain(reader(format, p).expect("a backend reader")))
 }
