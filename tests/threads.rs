@@ -690,3 +690,93 @@ fn threaded_memory_is_bounded_and_independent_of_the_stream_length() {
         }
     }
 }
+
+/// An lz4 frame (4 MiB blocks, independent, content checksum) of `blocks` as stored blocks,
+/// declaring `declared` bytes of content if given.
+fn lz4_stored_frame(blocks: &[&[u8]], declared: Option<u64>) -> Vec<u8> {
+    let flg = 0x40 | 0x20 | 0x04 | if declared.is_some() { 0x08 } else { 0 };
+    let mut frame = vec![0x04, 0x22, 0x4d, 0x18, flg, 0x70];
+    if let Some(size) = declared {
+        frame.extend_from_slice(&size.to_le_bytes());
+    }
+    frame.push((xxhash_rust::xxh32::xxh32(&frame[4..], 0) >> 8) as u8);
+    let mut content = Vec::new();
+    for block in blocks {
+        frame.extend_from_slice(&(block.len() as u32 | 0x8000_0000).to_le_bytes());
+        frame.extend_from_slice(block);
+        content.extend_from_slice(block);
+    }
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(&xxhash_rust::xxh32::xxh32(&content, 0).to_le_bytes());
+    frame
+}
+
+#[test]
+fn lz4_stored_blocks_stream_through_with_the_same_verdicts_on_any_threads() {
+    if !Format::Lz4.is_enabled() {
+        return;
+    }
+    // Stored blocks without block checksums are copied straight from the input to the
+    // output as they arrive, their content hashed ahead of the output: every read pattern,
+    // shape and buffer size must still give the data and check the content checksum.
+    let small = random(300_000, 31);
+    let packed = compressio::compress(&small, Format::Lz4).unwrap();
+    let scripts = [&[Fault::Ok(usize::MAX)][..], &[Fault::Ok(5), Fault::Interrupted, Fault::Ok(70_000)]];
+    for shape in common::adapters::decoders() {
+        for (buffer, chunks) in [(1, &[1][..]), (7, &[333]), (65536, &[7, 100_000, 1]), (100, &[65536])] {
+            for faults in scripts {
+                let config = Config::default().buffer_size(buffer);
+                let back = shape.decompress(&packed, Some(Format::Lz4), &config, chunks, faults).unwrap();
+                assert!(back == small, "{shape:?}, buffer {buffer}, chunks {chunks:?}, {faults:?}");
+            }
+        }
+    }
+    // one flipped byte of stored content: the content checksum finds it, after all the output
+    let mut bad = packed.clone();
+    bad[packed.len() / 2] ^= 1;
+    for read in [1, 333, 65536] {
+        let (out, err) = read_until_error(&bad, &Config::default().buffer_size(4096), read);
+        assert!(matches!(err, Some(compressio::Error::Corrupt { .. })), "reads of {read}: {err:?}");
+        assert_eq!(out.len(), small.len(), "reads of {read}");
+    }
+
+    // 4 MiB stored blocks, decoded in parallel with threads(2): a cut inside a block gives
+    // every content byte before it, on one thread as on two
+    let data = random(9 * MIB, 32);
+    let blocks: Vec<&[u8]> = data.chunks(4 * MIB).collect();
+    let frame = lz4_stored_frame(&blocks, None);
+    let header = 7;
+    for threads in [1, 2] {
+        let config = Config::default().threads(threads);
+        assert!(decompress_chunked(&frame, Format::Lz4, &config, &[65536]).unwrap() == data);
+        for (block, into) in [(0, 1), (0, 4 * MIB - 1), (1, 100_000), (2, 5)] {
+            let cut = header + block * (4 * MIB + 4) + 4 + into;
+            let (out, err) = read_until_error(&frame[..cut], &config, 65536);
+            assert!(
+                matches!(err, Some(compressio::Error::Truncated { .. })),
+                "threads({threads}), cut {cut}"
+            );
+            assert!(
+                out == data[..block * 4 * MIB + into],
+                "threads({threads}), cut {cut}: {} bytes",
+                out.len()
+            );
+        }
+    }
+
+    // a stored block that would pass the declared content size is refused before any of it
+    // comes out, even when the input ends inside it
+    let (first, second) = (&data[..4 * MIB], &data[4 * MIB..4 * MIB + 1000]);
+    let lying = lz4_stored_frame(&[first, second], Some(4 * MIB as u64 + 999));
+    for threads in [1, 2] {
+        let config = Config::default().threads(threads);
+        for end in [lying.len(), header + 8 + 4 * MIB + 4 + 4 + 10] {
+            let (out, err) = read_until_error(&lying[..end], &config, 65536);
+            assert!(
+                matches!(err, Some(compressio::Error::Corrupt { .. })),
+                "threads({threads}), {end}: {err:?}"
+            );
+            assert!(out == first, "threads({threads}), {end}: {} bytes", out.len());
+        }
+    }
+}

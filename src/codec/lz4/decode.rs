@@ -1,6 +1,9 @@
 //! The lz4 frame decompressor: blocks decoded straight into the caller's buffer when one fits
 //! there, otherwise through one block-sized staging buffer sized from the frame descriptor
-//! (checked against the memory limit first).
+//! (checked against the memory limit first). Stored blocks of independent frames without
+//! block checksums are not staged at all: their bytes are copied from the input to the
+//! output as they arrive, as a decoder that holds nothing back gives them (a cut inside one
+//! gives every byte before the cut, then the truncation).
 
 use lz4_flex::block;
 use xxhash_rust::xxh32::{xxh32, Xxh32};
@@ -22,6 +25,15 @@ enum State {
     BlockData {
         size: usize,
         stored: bool,
+    },
+    /// A stored block of independent blocks without a block checksum, `left` of its `size`
+    /// bytes still to come: copied straight from the input to the output as it arrives (see
+    /// `stream_stored`).
+    Stored {
+        size: usize,
+        left: usize,
+        /// How many of the next `left` bytes, unconsumed in the input, are already hashed.
+        hashed: usize,
     },
     /// The end mark of a frame decoded in parallel: the batches in flight are written out
     /// before the content checksum (or the end).
@@ -245,6 +257,43 @@ impl Lz4Decoder {
         self.decode_block(&data[..size], stored, output)
     }
 
+    /// Copy what the input and output allow of a stored block (state `Stored`) straight
+    /// across; `Some` when one of them ran out first. A stored block without a block checksum
+    /// has nothing to verify before its bytes go out (its content size was checked when it
+    /// began, the content checksum comes at the frame's end), so staging it would only add a
+    /// copy. Linked frames stage every block, for the history.
+    ///
+    /// The content checksum takes all of the block the input holds at once, ahead of the
+    /// output: hashing a small read's worth at a time costs more than the copy. Unconsumed
+    /// input comes back unchanged in the next call (the `InBuf` contract), so `hashed` counts
+    /// the bytes at its front that are already in the hash.
+    fn stream_stored(
+        &mut self,
+        size: usize,
+        left: usize,
+        mut hashed: usize,
+        input: &mut InBuf<'_>,
+        output: &mut OutBuf<'_>,
+    ) -> Option<Decoded> {
+        let available = left.min(input.rest().len());
+        if self.frame.content_checksum && hashed < available {
+            self.hasher.update(&input.rest()[hashed..available]);
+            hashed = available;
+        }
+        let n = available.min(output.spare_len());
+        output.spare()[..n].copy_from_slice(&input.rest()[..n]);
+        self.produced += n as u64;
+        input.advance(n);
+        output.advance(n);
+        let left = left - n;
+        if left == 0 {
+            self.state = State::BlockHeader;
+            return None;
+        }
+        self.state = State::Stored { size, left, hashed: hashed.saturating_sub(n) };
+        Some(if output.is_full() { Decoded::OutputFull } else { Decoded::InputEmpty })
+    }
+
     fn end_frame(&mut self) -> CodecResult<()> {
         if self.frame.content_size.is_some_and(|size| size != self.produced) {
             return Err(Fault::corrupt("frame is shorter than its declared content size"));
@@ -292,6 +341,7 @@ impl Lz4Decoder {
         Ok(None)
     }
 
+    #[inline(never)]
     fn walk(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
         loop {
             if let (true, Some(par)) = (self.in_parallel, &mut self.parallel) {
@@ -371,6 +421,11 @@ impl Lz4Decoder {
                         BlockHeader::Data { size, .. } if size > self.block_max => {
                             return Err(Fault::corrupt("block is larger than the frame's block maximum size"))
                         }
+                        BlockHeader::Data { size, stored: true }
+                            if !self.frame.block_checksum && !self.frame.linked =>
+                        {
+                            self.state = State::Stored { size, left: size, hashed: 0 }
+                        }
                         BlockHeader::Data { size, stored } => {
                             self.block.clear();
                             self.state = State::BlockData { size, stored };
@@ -427,6 +482,29 @@ impl Lz4Decoder {
                     }
                     self.state = State::BlockHeader;
                 }
+                State::Stored { size, left, hashed } => {
+                    if left == size {
+                        // batches of earlier blocks go out first
+                        let idle = self
+                            .parallel
+                            .as_mut()
+                            .filter(|_| self.in_parallel)
+                            .map_or(Ok(true), |par| Ok(par.submit()? && par.is_idle()))?;
+                        if !idle {
+                            if let Some(outcome) = self.write_oldest_batch(output)? {
+                                return Ok(outcome);
+                            }
+                            continue;
+                        }
+                        // the whole block is judged before any of it comes out
+                        if self.frame.content_size.is_some_and(|limit| self.produced + size as u64 > limit) {
+                            return Err(Fault::corrupt("frame is longer than its declared content size"));
+                        }
+                    }
+                    if let Some(outcome) = self.stream_stored(size, left, hashed, input, output) {
+                        return Ok(outcome);
+                    }
+                }
                 State::Drain => {
                     let idle =
                         self.parallel.as_mut().map_or(Ok(true), |par| Ok(par.submit()? && par.is_idle()))?;
@@ -464,6 +542,21 @@ impl Decode for Lz4Decoder {
     /// that the caller gets those bytes first — as from one thread, block by block.
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
         let start = output.pos;
+        // small reads inside a block, the common call, stay out of `walk`'s large frame
+        if self.deferred.is_none() {
+            if self.decoded_end - self.decoded_pos > output.spare_len() {
+                output.drain(&self.decoded[..self.decoded_end], &mut self.decoded_pos);
+                return Ok(Decoded::OutputFull);
+            }
+            if let State::Stored { size, left, hashed } = self.state {
+                // (past the block's start, where its checks are)
+                if left < size {
+                    if let Some(outcome) = self.stream_stored(size, left, hashed, input, output) {
+                        return Ok(outcome);
+                    }
+                }
+            }
+        }
         let result = match self.deferred.take() {
             Some(fault) => Err(fault),
             None => self.walk(input, output),
