@@ -174,6 +174,12 @@ impl DecodeCore {
         self.codec.as_ref().is_some_and(|codec| codec.eager_input())
     }
 
+    /// The output space the codec decodes a unit into without staging it (see
+    /// `Decode::output_unit`).
+    pub fn output_unit(&self) -> usize {
+        self.codec.as_ref().map_or(0, |codec| codec.output_unit())
+    }
+
     /// Start a new stream of the same format, reusing the codec; a failure to rebuild it is
     /// reported by the next step.
     pub fn reset(&mut self) {
@@ -429,6 +435,53 @@ impl DecodeCore {
             Decoded::InputEmpty => Ok(Some(Step::NeedInput)),
         }
     }
+}
+
+/// How far ahead of the decoder `read_to_end` zeroes the `Vec`'s spare capacity: small enough
+/// to stay in the cache until the decoder writes the same lines.
+const TO_END_STRETCH: usize = 64 * 1024;
+
+/// `Read::read_to_end` for the decoders whose `read` is `read`. The standard one zeroes the
+/// spare capacity up to megabytes ahead of the reads, so every output byte is written to
+/// memory twice; zeroing a cache-sized stretch just ahead of the reads makes the decoder's
+/// writes land on lines that are still cached. Each byte is zeroed once: the zeroed stretch
+/// stays in the `Vec` until the end. It always holds the codec's `output_unit`, so that
+/// nothing is staged that could decode in place.
+pub(crate) fn read_to_end(
+    buf: &mut Vec<u8>,
+    output_unit: usize,
+    mut read: impl FnMut(&mut [u8]) -> Result<usize>,
+) -> std::io::Result<usize> {
+    let start = buf.len();
+    let stretch = TO_END_STRETCH.max(2 * output_unit);
+    let mut filled = start;
+    let result = loop {
+        if buf.len() - filled < stretch / 2 && buf.capacity() > buf.len() {
+            // within the capacity the caller gave, which may be exact
+            buf.resize((filled + stretch).min(buf.capacity()), 0);
+        }
+        if buf.len() == filled {
+            // the capacity is used up: grow only if there is more to come
+            let mut probe = [0u8; 32];
+            match read(&mut probe) {
+                Ok(0) => break Ok(filled - start),
+                Ok(n) => {
+                    buf.extend_from_slice(&probe[..n]);
+                    filled += n;
+                    buf.reserve(stretch);
+                    continue;
+                }
+                Err(e) => break Err(e.into()),
+            }
+        }
+        match read(&mut buf[filled..]) {
+            Ok(0) => break Ok(filled - start),
+            Ok(n) => filled += n,
+            Err(e) => break Err(e.into()),
+        }
+    };
+    buf.truncate(filled);
+    result
 }
 
 fn no_progress(format: Format) -> Error {

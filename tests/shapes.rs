@@ -287,3 +287,39 @@ fn every_shape_is_send_when_its_io_is() {
         send(&bufread::Decoder::new(&packed[..], Format::Zstd).unwrap());
     }
 }
+
+#[test]
+fn read_to_end_fills_the_capacity_given_and_keeps_what_came_before_an_error() {
+    use std::io::Read;
+    // `read_to_end` is our own (it zeroes the Vec only just ahead of the decoder): it must
+    // append, stay within a capacity that fits the output exactly, grow one that does not,
+    // and leave the output before an error in the Vec
+    let data = text(300_000, 5);
+    for format in formats() {
+        let packed = compress(&data, format).unwrap();
+        for bufread in [false, true] {
+            let read_to_end = |stream: &[u8], out: &mut Vec<u8>| {
+                if bufread {
+                    compressio::bufread::Decoder::new(stream, format).unwrap().read_to_end(out)
+                } else {
+                    compressio::read::Decoder::new(stream, format).unwrap().read_to_end(out)
+                }
+            };
+            let mut out = Vec::with_capacity(3 + data.len());
+            out.extend_from_slice(b"pre");
+            assert_eq!(read_to_end(&packed, &mut out).unwrap(), data.len(), "{format}");
+            assert!(out[..3] == *b"pre" && out[3..] == data[..], "{format}, bufread {bufread}");
+            assert_eq!(out.capacity(), 3 + data.len(), "{format}, bufread {bufread}: reallocated");
+            let mut out = Vec::new();
+            assert_eq!(read_to_end(&packed, &mut out).unwrap(), data.len(), "{format}");
+            assert!(out == data, "{format}, bufread {bufread}");
+            // the stream cut short: its output so far, then the error
+            let mut out = b"pre".to_vec();
+            let err = read_to_end(&packed[..packed.len() * 2 / 3], &mut out).unwrap_err();
+            assert!(matches!(Error::from(err), Error::Truncated { .. }), "{format}, bufread {bufread}");
+            // (bzip2's one 900 kB block gives nothing before its end)
+            let some = out.len() > 3 || format == Format::Bzip2;
+            assert!(some && data.starts_with(&out[3..]), "{format}, bufread {bufread}: {}", out.len());
+        }
+    }
+}

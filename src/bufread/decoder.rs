@@ -286,6 +286,11 @@ impl<R: BufRead> Read for Decoder<R> {
         }
         Ok(self.state.read(&mut self.inner, out)?)
     }
+
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let unit = self.state.core.output_unit();
+        crate::decode::read_to_end(buf, unit, |out| self.state.read(&mut self.inner, out))
+    }
 }
 
 impl<R: BufRead + fmt::Debug> fmt::Debug for Decoder<R> {

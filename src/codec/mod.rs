@@ -85,6 +85,12 @@ pub(crate) trait Decode: Send {
     fn eager_input(&self) -> bool {
         false
     }
+    /// The output space in which a unit (an lz4 block) decodes straight into the caller's
+    /// buffer rather than through a staging buffer; 0 when any space will do. A hint for
+    /// shapes that choose their output size (`read_to_end`).
+    fn output_unit(&self) -> usize {
+        0
+    }
     /// Whether `reset` really reuses the context (worth keeping in a pool).
     fn reusable(&self) -> bool {
         true

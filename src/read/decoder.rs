@@ -344,6 +344,11 @@ impl<R: Read> Read for Decoder<R> {
         }
         Ok(self.read_inner(out)?)
     }
+
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let unit = self.core.output_unit();
+        crate::decode::read_to_end(buf, unit, |out| self.read_inner(out))
+    }
 }
 
 impl<R: Read + fmt::Debug> fmt::Debug for Decoder<R> {

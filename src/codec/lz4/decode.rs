@@ -588,6 +588,10 @@ impl Decode for Lz4Decoder {
         Ok(())
     }
 
+    fn output_unit(&self) -> usize {
+        self.block_max
+    }
+
     fn reset(&mut self) -> CodecResult<()> {
         if let Some(par) = &mut self.parallel {
             par.reset()?;
