@@ -118,6 +118,43 @@ fn bsize(extra: &[u8]) -> Option<u16> {
     None
 }
 
+/// What a gzip member's first bytes say about its BGZF block size.
+enum Head {
+    /// Not yet known: the first this many bytes are needed.
+    NeedMore(usize),
+    /// Not a gzip member.
+    NotGzip,
+    /// A gzip member without an extra field.
+    NoExtra,
+    /// A gzip member whose extra field has no `BC` field.
+    NoBlockSize,
+    /// A `BC` field too small for the member's own header and trailer.
+    TooSmall,
+    /// The member's length (BSIZE + 1).
+    Len(usize),
+}
+
+/// Read a member's BGZF block size from its first bytes: the one reading of the header that
+/// the threaded decoder's measure and the index walk share.
+fn member_len(head: &[u8]) -> Head {
+    if head.len() < 12 {
+        return Head::NeedMore(12);
+    }
+    if head[..3] != HEADER[..3] {
+        return Head::NotGzip;
+    }
+    if head[3] & FEXTRA == 0 {
+        return Head::NoExtra;
+    }
+    let xlen = usize::from(u16_at(head, 10));
+    let Some(extra) = head.get(12..12 + xlen) else { return Head::NeedMore(12 + xlen) };
+    match bsize(extra) {
+        None => Head::NoBlockSize,
+        Some(bsize) if usize::from(bsize) + 1 < 12 + xlen + TRAILER_LEN => Head::TooSmall,
+        Some(bsize) => Head::Len(usize::from(bsize) + 1),
+    }
+}
+
 /// Measures gzip members for the threaded decoder (`codec/frames.rs`) by their BGZF block
 /// size; other members are left to the caller's thread. The block size is only a claim about
 /// the member (the one-thread decoder never reads it): a member that ends elsewhere is
@@ -126,23 +163,12 @@ pub(super) struct BlockSize;
 
 impl Measure for BlockSize {
     fn measure(&mut self, member: &[u8]) -> CodecResult<Measured> {
-        if member.len() < 12 {
-            return Ok(Measured::NeedMore);
-        }
-        if member[..3] != HEADER[..3] {
+        Ok(match member_len(member) {
+            Head::NeedMore(_) => Measured::NeedMore,
             // not a gzip member: the one-thread decoder's to judge
-            return Ok(Measured::Alone);
-        }
-        if member[3] & FEXTRA == 0 {
-            return Ok(Measured::Unknown);
-        }
-        let xlen = usize::from(u16_at(member, 10));
-        let Some(extra) = member.get(12..12 + xlen) else { return Ok(Measured::NeedMore) };
-        Ok(match bsize(extra) {
-            Some(bsize) if usize::from(bsize) + 1 >= 12 + xlen + TRAILER_LEN => {
-                Measured::Len(usize::from(bsize) + 1)
-            }
-            _ => Measured::Unknown,
+            Head::NotGzip => Measured::Alone,
+            Head::NoExtra | Head::NoBlockSize | Head::TooSmall => Measured::Unknown,
+            Head::Len(len) => Measured::Len(len),
         })
     }
 
@@ -169,24 +195,27 @@ pub(super) fn read_index(source: &mut dyn Source, max_memory: u64) -> Result<Ind
     let mut index = Index::new(max_memory);
     let mut pos = 0u64;
     while pos < len {
-        let fixed = read_vec(source, pos, 12, "a BGZF member header")?;
-        if fixed[..3] != HEADER[..3] || fixed[3] & FEXTRA == 0 {
-            let detail = if pos == 0 {
-                "no index: a gzip stream without BGZF block sizes (not written by bgzip or Config::seekable)"
-            } else {
-                "no index: a gzip member without a BGZF block size follows the BGZF members"
-            };
-            return Err(Fault::unsupported(detail).into());
-        }
-        let xlen = u64::from(u16_at(&fixed, 10));
-        let extra = read_vec(source, pos + 12, xlen, "a BGZF member header")?;
-        let Some(bsize) = bsize(&extra) else {
-            return Err(Fault::unsupported("no index: a gzip member without a BGZF block size").into());
+        let mut head = read_vec(source, pos, 12, "a BGZF member header")?;
+        let member = loop {
+            match member_len(&head) {
+                Head::NeedMore(n) => head = read_vec(source, pos, n as u64, "a BGZF member header")?,
+                Head::Len(len) => break len as u64,
+                Head::NotGzip | Head::NoExtra => {
+                    let detail = if pos == 0 {
+                        "no index: a gzip stream without BGZF block sizes (not written by bgzip or Config::seekable)"
+                    } else {
+                        "no index: a gzip member without a BGZF block size follows the BGZF members"
+                    };
+                    return Err(Fault::unsupported(detail).into());
+                }
+                Head::NoBlockSize => {
+                    return Err(Fault::unsupported("no index: a gzip member without a BGZF block size").into())
+                }
+                Head::TooSmall => {
+                    return Err(Fault::corrupt("BGZF: a block size smaller than its member's header").into())
+                }
+            }
         };
-        let member = u64::from(bsize) + 1;
-        if member < 12 + xlen + TRAILER_LEN as u64 {
-            return Err(Fault::corrupt("BGZF: a block size smaller than its member's header").into());
-        }
         let tail = read_vec(source, pos + member - 4, 4, "a BGZF block size")?;
         let isize = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
         if isize > MAX_MEMBER as u64 {
