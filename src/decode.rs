@@ -355,7 +355,7 @@ impl DecodeCore {
                     return Ok(true);
                 }
                 Next::Member => {
-                    let format = self.format.ok_or(Error::UnknownFormat)?;
+                    let Some(format) = self.format else { return Err(Error::UnknownFormat) };
                     if let Some(codec) = &mut self.codec {
                         codec.reset().map_err(|fault| Error::from_fault(format, fault))?;
                     }
@@ -368,8 +368,10 @@ impl DecodeCore {
 
     /// One codec call inside a member. `Some` ends the step, `None` goes on.
     fn member(&mut self, input: &mut InBuf<'_>, eof: bool, out: &mut [u8]) -> Result<Option<Step>> {
-        let format = self.format.ok_or(Error::UnknownFormat)?;
-        let Some(codec) = &mut self.codec else { return Err(Error::UnknownFormat) };
+        // (`let ... else` rather than `ok_or`: an eager `Error` costs a drop on every call)
+        let (Some(format), Some(codec)) = (self.format, &mut self.codec) else {
+            return Err(Error::UnknownFormat);
+        };
         // `max_output` is enforced before the excess exists: at the limit the codec gets a
         // 1-byte probe whose content nobody ever sees, only whether there is any
         let allowed = self.max_output - self.total_out;
