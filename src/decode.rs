@@ -443,40 +443,45 @@ impl DecodeCore {
 /// to stay in the cache until the decoder writes the same lines.
 const TO_END_STRETCH: usize = 64 * 1024;
 
-/// `Read::read_to_end` for the decoders whose `read` is `read`. The standard one zeroes the
-/// spare capacity up to megabytes ahead of the reads, so every output byte is written to
-/// memory twice; zeroing a cache-sized stretch just ahead of the reads makes the decoder's
-/// writes land on lines that are still cached. Each byte is zeroed once: the zeroed stretch
-/// stays in the `Vec` until the end. It always holds the codec's `output_unit`, so that
-/// nothing is staged that could decode in place.
-pub(crate) fn read_to_end(
-    buf: &mut Vec<u8>,
-    output_unit: usize,
-    mut read: impl FnMut(&mut [u8]) -> Result<usize>,
-) -> std::io::Result<usize> {
+/// A reading decoder, as `read_to_end` drives it.
+pub(crate) trait ReadOut {
+    /// `Read::read`, with our error.
+    fn read_out(&mut self, out: &mut [u8]) -> Result<usize>;
+    /// The codec's `output_unit` now (an lz4 frame's block size is known once its header is
+    /// read).
+    fn output_unit(&self) -> usize;
+}
+
+/// `Read::read_to_end` for our reading decoders. The standard one zeroes the spare capacity
+/// up to megabytes ahead of the reads, so every output byte is written to memory twice;
+/// zeroing a cache-sized stretch just ahead of the reads makes the decoder's writes land on
+/// lines that are still cached. Each byte is zeroed once: the zeroed stretch stays in the
+/// `Vec` until the end. Each read gets at least the codec's `output_unit`, where the
+/// capacity allows.
+pub(crate) fn read_to_end(decoder: &mut impl ReadOut, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     let start = buf.len();
-    let stretch = TO_END_STRETCH.max(2 * output_unit);
     let mut filled = start;
     let result = loop {
-        if buf.len() - filled < stretch / 2 && buf.capacity() > buf.len() {
+        let unit = decoder.output_unit();
+        if buf.len() - filled < TO_END_STRETCH.max(2 * unit) / 2 && buf.capacity() > buf.len() {
             // within the capacity the caller gave, which may be exact
-            buf.resize((filled + stretch).min(buf.capacity()), 0);
+            buf.resize((filled + TO_END_STRETCH.max(2 * unit)).min(buf.capacity()), 0);
         }
         if buf.len() == filled {
             // the capacity is used up: grow only if there is more to come
             let mut probe = [0u8; 32];
-            match read(&mut probe) {
+            match decoder.read_out(&mut probe) {
                 Ok(0) => break Ok(filled - start),
                 Ok(n) => {
                     buf.extend_from_slice(&probe[..n]);
                     filled += n;
-                    buf.reserve(stretch);
+                    buf.reserve(TO_END_STRETCH.max(2 * unit));
                     continue;
                 }
                 Err(e) => break Err(e.into()),
             }
         }
-        match read(&mut buf[filled..]) {
+        match decoder.read_out(&mut buf[filled..]) {
             Ok(0) => break Ok(filled - start),
             Ok(n) => filled += n,
             Err(e) => break Err(e.into()),

@@ -288,8 +288,17 @@ impl<R: BufRead> Read for Decoder<R> {
     }
 
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        let unit = self.state.core.output_unit();
-        crate::decode::read_to_end(buf, unit, |out| self.state.read(&mut self.inner, out))
+        crate::decode::read_to_end(self, buf)
+    }
+}
+
+impl<R: BufRead> crate::decode::ReadOut for Decoder<R> {
+    fn read_out(&mut self, out: &mut [u8]) -> Result<usize> {
+        self.state.read(&mut self.inner, out)
+    }
+
+    fn output_unit(&self) -> usize {
+        self.state.core.output_unit()
     }
 }
 

@@ -85,9 +85,11 @@ pub(crate) trait Decode: Send {
     fn eager_input(&self) -> bool {
         false
     }
-    /// The output space in which a unit (an lz4 block) decodes straight into the caller's
-    /// buffer rather than through a staging buffer; 0 when any space will do. A hint for
-    /// shapes that choose their output size (`read_to_end`).
+    /// The output space a call should be given to decode well: one in which a unit (an lz4
+    /// block) decodes straight into the caller's buffer rather than through a staging
+    /// buffer, or over which a per-call cost (inflate's window upkeep) is spread thinly; 0
+    /// when any space will do. A hint for shapes that choose their output size
+    /// (`read_to_end`).
     fn output_unit(&self) -> usize {
         0
     }

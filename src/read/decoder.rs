@@ -346,8 +346,17 @@ impl<R: Read> Read for Decoder<R> {
     }
 
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        let unit = self.core.output_unit();
-        crate::decode::read_to_end(buf, unit, |out| self.read_inner(out))
+        crate::decode::read_to_end(self, buf)
+    }
+}
+
+impl<R: Read> crate::decode::ReadOut for Decoder<R> {
+    fn read_out(&mut self, out: &mut [u8]) -> Result<usize> {
+        self.read_inner(out)
+    }
+
+    fn output_unit(&self) -> usize {
+        self.core.output_unit()
     }
 }
 

@@ -153,6 +153,14 @@ impl Decode for DeflateDecoder {
         })
     }
 
+    /// inflate copies the last 32 KiB of each call's output into its window: calls of at
+    /// least 128 KiB keep that copy to a quarter of the output or less (measured with
+    /// examples/read_patterns, `read_to_end` of 25 MB of prose: 0.96× flate2 at 64 KiB,
+    /// 1.02× at 128 KiB, no better beyond).
+    fn output_unit(&self) -> usize {
+        128 << 10
+    }
+
     fn reset(&mut self) -> CodecResult<()> {
         self.inner.reset(self.zlib);
         self.start()

@@ -213,6 +213,10 @@ impl Decode for GzipDecoder {
         self.deferring(output, Decoded::OutputFull, |this, output| this.step(input, output))
     }
 
+    fn output_unit(&self) -> usize {
+        self.deflate.output_unit()
+    }
+
     fn reset(&mut self) -> CodecResult<()> {
         self.deferred = None;
         self.deflate.reset()?;
