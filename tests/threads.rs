@@ -630,11 +630,7 @@ fn threaded_decoding_memory_is_bounded_and_independent_of_the_stream_length() {
         let peak = |len: u64| -> usize {
             run_child("threaded_memory_child", &format!("{format}:{threads}:{len}:decode")).parse().unwrap()
         };
-        // zstd's peak settles once a worker's output buffer has been recycled into the
-        // batches in flight: in release builds at 9.25 MiB for 8 and 16 MiB streams, then
-        // 11.25 MiB for every length from 32 to 192 MiB
-        let (short_len, long_len) =
-            if format == Format::Zstd { (32 << 20, 96 << 20) } else { (8 << 20, 48 << 20) };
+        let (short_len, long_len) = (8 << 20, 48 << 20);
         let (short, long) = (peak(short_len), peak(long_len));
         let estimate = Config::default()
             .threads(threads)
@@ -648,7 +644,10 @@ fn threaded_decoding_memory_is_bounded_and_independent_of_the_stream_length() {
             long_len >> 20,
             estimate as f64 / MIB as f64
         );
-        assert!(long <= short + short / 5, "threads({threads}): {short} → {long}");
+        // (plus 2 MiB: zstd's peak in release builds rises once, by 2 MiB, and stays — 9.25
+        // MiB for 8 and 16 MiB streams, 9.25 or 11.25 MiB from run to run for 32 MiB, 11.25
+        // MiB for every length from 48 to 192 MiB: a plateau, not growth with the length)
+        assert!(long <= short + short / 5 + 2 * MIB, "threads({threads}): {short} → {long}");
         assert!(long.max(short) <= estimate, "threads({threads}): peak {long} > estimate {estimate}");
     }
 }
