@@ -25,8 +25,19 @@ use crate::codec::{CodecResult, Fault, OutBuf};
 /// (the frame's checksum is sequential) and copying it out — is nearly the whole
 /// single-threaded cost. Measured on 128 MiB of text, two threads against one
 /// (examples/decode_threads): 64 KiB blocks 0.84×, 1 MiB blocks 0.87×, 4 MiB blocks (which one
-/// thread must stage and copy too) 1.12–1.15×.
+/// thread must stage and copy too) 1.12–1.15×. With one worker (see `workers`), 512 MiB of
+/// lz4 -1 text through the CLI: 64 KiB and 1 MiB blocks 1.00×, 4 MiB blocks 1.5–1.7×.
 pub(super) const MIN_BLOCK: usize = 4 << 20;
+
+/// The workers for `Config::threads(threads)`: one fewer, since the caller's thread is busy
+/// too. It hashes every batch's content for the frame's checksum (sequential, at about
+/// 7 GB/s), copies compressed blocks into batches and copies the output out: about half the
+/// CPU time of a threads(2) decode of 4 MiB blocks of text. With two workers the three threads
+/// shared two cores and the caller's got two thirds of one (512 MiB of lz4 -1 text through
+/// the CLI: 0.31 s on one thread, 0.28 s with two workers, 0.19–0.22 s with one).
+fn workers(threads: usize) -> usize {
+    threads.saturating_sub(1).max(1)
+}
 
 /// A batch is submitted once its blocks may decode to this much.
 const BATCH: usize = 1 << 20;
@@ -112,10 +123,10 @@ impl ParallelBlocks {
         })
     }
 
-    /// The engine's buffers for `threads` workers and blocks of up to `block_max`.
+    /// The engine's buffers for `threads` threads and blocks of up to `block_max`.
     pub fn memory(threads: usize, block_max: usize) -> usize {
         let batch = BATCH.max(block_max) + block_max;
-        crate::codec::parallel::buffer_bytes(threads, batch, 0, batch)
+        crate::codec::parallel::buffer_bytes(workers(threads), batch, 0, batch)
     }
 
     /// Whether the batch being filled should be submitted before another block is added.
@@ -139,7 +150,7 @@ impl ParallelBlocks {
     pub fn submit(&mut self) -> CodecResult<bool> {
         if !self.started && self.batch_full() && self.engine.is_idle() && self.writing.is_none() {
             // a frame of more than one batch: from here on, the workers
-            let mut threaded = Parallel::new(self.threads, BATCH, 0, || Ok(BatchDecoder))?;
+            let mut threaded = Parallel::new(workers(self.threads), BATCH, 0, || Ok(BatchDecoder))?;
             std::mem::swap(threaded.current_mut(), self.engine.current_mut());
             self.engine = threaded;
             self.started = true;
