@@ -174,7 +174,7 @@ impl DecodeCore {
         self.codec.as_ref().is_some_and(|codec| codec.eager_input())
     }
 
-    /// The output space the codec decodes a unit into without staging it (see
+    /// The output space a call should be given for the codec to decode well (see
     /// `Decode::output_unit`).
     pub fn output_unit(&self) -> usize {
         self.codec.as_ref().map_or(0, |codec| codec.output_unit())
