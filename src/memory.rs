@@ -42,6 +42,12 @@ pub(crate) mod zstd {
         params(level, cap).windowLog
     }
 
+    /// Whether `level` under `cap` uses one of libzstd's optimal parsers (btopt and above,
+    /// levels 16 and up), whose multithreaded jobs reload half to all of a window of overlap.
+    pub(crate) fn optimal_parser(level: i32, cap: Option<u32>) -> bool {
+        params(level, cap).strategy as u32 >= sys::ZSTD_strategy::ZSTD_btopt as u32
+    }
+
     /// libzstd's estimate for a streaming compressor.
     pub(crate) fn cstream_bytes(level: i32, cap: Option<u32>) -> usize {
         // SAFETY: pure function of a plain struct

@@ -115,10 +115,11 @@ impl ZstdEncoder {
             let workers = if compressible(&probe.held) { probe.threads } else { 0 };
             self.cctx.set_parameter(CParameter::NbWorkers(workers as u32)).map_err(encoder_error)?;
             if workers > 0 {
-                // jobs of 2 × the window rather than libzstd's 4 ×: a 16–32 MiB input then
+                // jobs of one or two windows rather than libzstd's four: a 16–32 MiB input then
                 // makes enough jobs for two workers to stay busy (level 3, 2 threads: 1.84×
-                // instead of 1.43× on the corpus, for 0.9 % more output). Fixed by the level,
-                // never by the thread count, so the frame stays the same for every n.
+                // instead of 1.43× on the corpus, for 0.9 % more output; see `mt_job_size`).
+                // Fixed by the level, never by the thread count, so the frame stays the same
+                // for every n.
                 let job = mt_job_size(self.level, self.window_cap);
                 self.cctx.set_parameter(CParameter::JobSize(job as u32)).map_err(encoder_error)?;
             }
@@ -189,10 +190,25 @@ impl Encode for ZstdEncoder {
     }
 }
 
-/// The job size of our multithreaded encoder: 2 × the window, at least 1 MiB (libzstd's own
-/// default is 4 ×; see `ZstdEncoder::pass_probe`).
+/// The job size of our multithreaded encoder (libzstd's own default is 4 × the window):
+/// 2 × the window up to 4 MiB and at least 1 MiB (levels 1–8: 1–4 MiB), and one window from
+/// there on (levels 9–15, 4 MiB windows), except with the optimal parsers (levels 16 and up),
+/// which keep 2 × the window.
+///
+/// Each job but the first reloads the end of the previous one as its prefix (a quarter of the
+/// window at lazy2/btlazy2, half to all of it with the optimal parsers), so smaller jobs cost
+/// some time per byte; bigger jobs leave a worker idle at the end of a file of a few windows.
+/// On the corpus (prose.txt, source.tar), threads(2) ÷ threads(1) went from 1.68× to 1.86× at
+/// level 9, 1.67× to 1.87× at 12 and 1.61× to 1.84× at 15 with one window instead of two, for
+/// 0.3–0.7 % more output; at level 3, one window (2 MiB) lost speed (1.71× → 1.62×).
 pub(crate) fn mt_job_size(level: i32, cap: Option<u32>) -> usize {
-    (2usize << memory::zstd::window_log(level, cap)).max(1 << 20)
+    let window = 1usize << memory::zstd::window_log(level, cap);
+    let job = if memory::zstd::optimal_parser(level, cap) {
+        2 * window
+    } else {
+        (2 * window).min(window.max(4 << 20))
+    };
+    job.max(1 << 20)
 }
 
 /// libzstd's multithreaded compressor, which has no estimate of its own; after
