@@ -71,8 +71,15 @@ pub(crate) struct Parallel<C: BlockCompressor> {
     jobs: Option<Sender<Job>>,
     results: Receiver<Done<C::Summary>>,
     workers: Vec<JoinHandle<()>>,
-    /// With no worker threads (`threads` 0): the compressor, run by `submit` itself.
+    /// The caller's own compressor, run by `submit` itself: with no worker threads (`threads`
+    /// 0) for every block, and with [`Parallel::sharing`] whenever the workers have
+    /// `queue_limit` blocks between them.
     inline: Option<C>,
+    /// Blocks sent to the workers and not yet received back.
+    in_flight: usize,
+    /// With `inline` and workers: how many blocks the workers may have at once before the
+    /// caller compresses the next one itself (0: the caller does them all).
+    queue_limit: usize,
     next_seq: u64,
     next_out: u64,
     /// The most blocks outstanding at once (`2 × threads`).
@@ -136,6 +143,8 @@ impl<C: BlockCompressor> Parallel<C> {
             results: done_rx,
             workers,
             inline,
+            in_flight: 0,
+            queue_limit: 0,
             next_seq: 0,
             next_out: 0,
             max_outstanding: (2 * threads).max(1),
@@ -144,6 +153,29 @@ impl<C: BlockCompressor> Parallel<C> {
             spare_inputs: Vec::new(),
             spare_outputs: Vec::new(),
         })
+    }
+
+    /// `threads` in all, the caller's among them: `threads - 1` workers, and the caller's
+    /// thread compresses a block itself whenever the workers hold two each (one at work, one
+    /// queued) — so that on `threads` cores no thread only copies and waits, and `threads(1)`
+    /// is one thread. For codecs whose caller also has per-byte work of its own (lz4 hashes
+    /// the content), where `threads` workers beside it would compete for the cores.
+    pub fn sharing(
+        threads: usize,
+        block_size: usize,
+        dict_size: usize,
+        mut make: impl FnMut() -> CodecResult<C>,
+    ) -> CodecResult<Self> {
+        let threads = threads.max(1);
+        let workers = threads - 1;
+        let mut engine = Self::new(workers, block_size, dict_size, &mut make)?;
+        if engine.inline.is_none() {
+            engine.inline = Some(make()?);
+        }
+        engine.queue_limit = 2 * workers;
+        // alone, the caller writes each block out before it compresses the next
+        engine.max_outstanding = if workers == 0 { 1 } else { 2 * threads };
+        Ok(engine)
     }
 
     /// Blocks submitted and not yet handed back by `next_block` (in flight or finished).
@@ -203,7 +235,14 @@ impl<C: BlockCompressor> Parallel<C> {
             self.history.extend_from_slice(&input[from..]);
         }
         let mut output = self.spare_outputs.pop().unwrap_or_default();
-        if let Some(compressor) = &mut self.inline {
+        if self.inline.is_some() && self.queue_limit > 0 {
+            // count what the workers have finished, to see whether one of them is free
+            while let Ok(done) = self.results.try_recv() {
+                self.in_flight -= 1;
+                self.waiting.insert(done.seq, done);
+            }
+        }
+        if let (Some(compressor), true) = (&mut self.inline, self.in_flight >= self.queue_limit) {
             if !C::KEEP_OUTPUT {
                 output.clear();
             }
@@ -217,12 +256,14 @@ impl<C: BlockCompressor> Parallel<C> {
             Some(tx) if tx.send(job).is_ok() => {}
             _ => return Err(Fault::backend("compression worker threads are gone")),
         }
+        self.in_flight += 1;
         self.next_seq += 1;
         Ok(())
     }
 
     fn receive_one(&mut self) -> CodecResult<()> {
         let done = self.results.recv().map_err(|_| Fault::backend("a compression worker thread panicked"))?;
+        self.in_flight -= 1;
         self.waiting.insert(done.seq, done);
         Ok(())
     }
@@ -242,6 +283,7 @@ impl<C: BlockCompressor> Parallel<C> {
             }
             match self.results.try_recv() {
                 Ok(done) => {
+                    self.in_flight -= 1;
                     self.waiting.insert(done.seq, done);
                 }
                 Err(mpsc::TryRecvError::Empty) if !wait => return Ok(None),
@@ -311,6 +353,17 @@ pub(crate) fn buffer_bytes(
 ) -> usize {
     let slots = 2 * threads + 1;
     slots * (block_size + dict_size + output_bound) + block_size + dict_size + output_bound
+}
+
+/// [`buffer_bytes`] for [`Parallel::sharing`] with `threads` in all: the classic engine's
+/// slots for `threads` workers, or one slot when the caller is alone.
+pub(crate) fn sharing_buffer_bytes(
+    threads: usize,
+    block_size: usize,
+    dict_size: usize,
+    output_bound: usize,
+) -> usize {
+    buffer_bytes(if threads > 1 { threads } else { 0 }, block_size, dict_size, output_bound)
 }
 
 /// The engine plus the block being written out: the part every parallel encoder shares.
@@ -410,4 +463,76 @@ impl<C: BlockCompressor> ParallelStream<C> {
 /// there, `../shared/corpus/BASELINE.md`). One rule for every encoder that probes.
 pub(crate) fn worth_it(raw: u64, packed: u64) -> bool {
     packed.saturating_mul(100) < raw.saturating_mul(97)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread::ThreadId;
+
+    /// "Compresses" a block by copying it, slowly enough that the workers fall behind; its
+    /// summary says which thread did it.
+    struct Copy;
+
+    impl BlockCompressor for Copy {
+        type Summary = ThreadId;
+
+        fn compress_block(&mut self, _dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> CodecResult<ThreadId> {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            out.extend_from_slice(input);
+            Ok(std::thread::current().id())
+        }
+    }
+
+    /// Push `data` through `engine` in 1000-byte blocks; the output and who compressed each.
+    fn run(mut engine: Parallel<Copy>, data: &[u8]) -> (Vec<u8>, Vec<ThreadId>) {
+        let (mut out, mut who) = (Vec::new(), Vec::new());
+        let mut take = |block: Block<ThreadId>, engine: &mut Parallel<Copy>| {
+            out.extend_from_slice(&block.output);
+            who.push(block.summary);
+            engine.recycle(block);
+        };
+        let mut input = InBuf::new(data);
+        while !input.is_empty() {
+            engine.push(&mut input).unwrap();
+            assert!(engine.outstanding() <= engine.max_outstanding);
+            while let Some(block) = engine.next_block(!engine.has_room()).unwrap() {
+                take(block, &mut engine);
+            }
+        }
+        engine.submit().unwrap();
+        while let Some(block) = engine.next_block(true).unwrap() {
+            take(block, &mut engine);
+        }
+        (out, who)
+    }
+
+    #[test]
+    fn sharing_runs_threads_minus_one_workers_and_the_caller_compresses_too() {
+        let data: Vec<u8> = (0..40_500u32).map(|i| (i * 7 % 251) as u8).collect();
+        let caller = std::thread::current().id();
+
+        // threads(1): no worker at all, every block on the caller's thread
+        let one = Parallel::sharing(1, 1000, 0, || Ok(Copy)).unwrap();
+        assert!(one.workers.is_empty());
+        let (out, who) = run(one, &data);
+        assert_eq!(out, data);
+        assert_eq!(who.len(), 41);
+        assert!(who.iter().all(|&id| id == caller));
+
+        // threads(3): two workers, and the caller takes blocks whenever they hold four
+        let three = Parallel::sharing(3, 1000, 0, || Ok(Copy)).unwrap();
+        assert_eq!(three.workers.len(), 2);
+        assert_eq!(three.max_outstanding, 6);
+        assert_eq!(Parallel::sharing(1, 1000, 0, || Ok(Copy)).unwrap().max_outstanding, 1);
+        let (out, who) = run(three, &data);
+        assert_eq!(out, data, "in order, whoever compressed each block");
+        assert!(who.contains(&caller), "the caller compressed none");
+        assert!(who.iter().any(|&id| id != caller), "no worker compressed any");
+
+        // the classic engine leaves the caller to copy and wait
+        let (out, who) = run(Parallel::new(2, 1000, 0, || Ok(Copy)).unwrap(), &data);
+        assert_eq!(out, data);
+        assert!(!who.contains(&caller));
+    }
 }

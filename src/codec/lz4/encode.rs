@@ -121,7 +121,9 @@ impl Lz4Encoder {
         let block_size = descriptor.block_max();
         let parallel = match settings.threads {
             Some(threads) if !linked => {
-                Some(ParallelStream::new(Parallel::new(threads, job_size(block_size), 0, || {
+                // threads - 1 workers and the caller's thread, which hashes the content and
+                // compresses a job itself whenever the workers have two each
+                Some(ParallelStream::new(Parallel::sharing(threads, job_size(block_size), 0, || {
                     Ok(Lz4Job { block_size, table: CompressTable::large(), dict: dict.clone() })
                 })?))
             }

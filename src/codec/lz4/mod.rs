@@ -94,12 +94,12 @@ const TABLE_BYTES: usize = 16 * 1024;
 fn encoder_memory(settings: &Settings) -> usize {
     let block = frame::block_max(block_code(settings));
     match settings.threads {
-        // the engine's buffers for jobs of whole blocks, and a table per worker (linked
-        // blocks stay on one thread)
+        // the engine's buffers for jobs of whole blocks, and a table per thread (threads - 1
+        // workers and the caller's; linked blocks stay on one thread)
         Some(threads) if !linked(settings) => {
             let job = encode::job_size(block);
             let bound = job / block * frame::block_bound(block);
-            crate::codec::parallel::buffer_bytes(threads, job, 0, bound) + threads * TABLE_BYTES
+            crate::codec::parallel::sharing_buffer_bytes(threads, job, 0, bound) + threads * TABLE_BYTES
         }
         // pending input block + staged compressed block + hash table (+ history)
         _ => {
