@@ -312,10 +312,10 @@ impl Config {
     ///
     /// | format | how | output |
     /// |---|---|---|
-    /// | zstd | libzstd's multithreading (one standard frame, jobs of 2 × the window); on input that does not compress, libzstd's workers only cost time, so the encoder checks the first 1 MiB and stays single-threaded if it is incompressible | one frame |
+    /// | zstd | libzstd's multithreading (one standard frame, jobs of one or two windows); on input that does not compress, libzstd's workers only cost time, so the encoder checks the first 1 MiB and stays single-threaded if it is incompressible | one frame |
     /// | xz | liblzma's multithreaded encoder: independent blocks of one dictionary size (8 MiB at preset 6) | multi-block .xz |
     /// | gzip, deflate | pigz-style: 128 KiB blocks compressed in parallel, each primed with the previous 32 KiB, joined into one deflate stream (one gzip member, CRC-32s combined) | about 0.1 % larger than single-threaded |
-    /// | lz4 | independent blocks compressed in parallel once the first 512 KiB have shown that the data compresses (linked blocks, `Level::Best`, stay single-threaded) | identical to single-threaded |
+    /// | lz4 | independent blocks compressed in parallel once the first 512 KiB have shown that the data compresses (linked blocks, `Level::Best`, stay single-threaded); `n` threads in all: `n - 1` workers and the caller's, which hashes the content and compresses a job itself when the workers are busy | identical to single-threaded |
     /// | bzip2 | pbzip2-style: each block of the level's size (900 kB at 9) compressed into a stream of its own, the streams concatenated | a multi-stream .bz2 every bzip2 reads |
     /// | zlib, lzma, brotli | single-threaded | |
     ///
