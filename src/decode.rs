@@ -180,6 +180,24 @@ impl DecodeCore {
         self.codec.as_ref().map_or(0, |codec| codec.output_unit())
     }
 
+    /// A small read served from output the codec already holds, or from `input` passing
+    /// straight through (`Decode::ready_output`), past the stream's state machine: all of
+    /// `out`, or 0 (nothing consumed) to go through `step`. Only inside a member, with
+    /// nothing stashed, no error kept, and `max_output` not near.
+    #[inline]
+    pub fn ready(&mut self, input: &mut InBuf<'_>, out: &mut [u8]) -> usize {
+        let inside = matches!(self.state, State::Member) && self.stash.is_empty() && self.failed.is_none();
+        let Some(codec) = self.codec.as_mut().filter(|_| inside) else { return 0 };
+        if out.len() as u64 >= self.max_output - self.total_out {
+            return 0;
+        }
+        let before = input.pos;
+        let n = codec.ready_output(input, out);
+        self.total_in += (input.pos - before) as u64;
+        self.total_out += n as u64;
+        n
+    }
+
     /// Start a new stream of the same format, reusing the codec; a failure to rebuild it is
     /// reported by the next step.
     pub fn reset(&mut self) {

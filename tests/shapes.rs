@@ -323,3 +323,66 @@ fn read_to_end_fills_the_capacity_given_and_keeps_what_came_before_an_error() {
         }
     }
 }
+
+#[test]
+fn small_reads_served_from_held_output_keep_max_output_exact_and_the_counts() {
+    // lz4 serves reads smaller than a decoded block, and reads inside a stored block, without
+    // the stream's state machine: the limit, the counts and an error after them stay exact
+    use std::io::Read;
+    let mut data = random(300_000, 5); // stored blocks
+    data.extend_from_slice(&text(300_000, 6)); // compressed blocks, staged for small reads
+    let packed = compress(&data, Format::Lz4).unwrap();
+    for read_size in [1, 333, 4096] {
+        for limit in [0u64, 1, 150_001, 300_000, 449_999, 600_000] {
+            let config = Config::default().max_output(limit);
+            let mut decoder = compressio::read::Decoder::with_config(&packed[..], Format::Lz4, &config).unwrap();
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; read_size];
+            let result = loop {
+                match decoder.read(&mut buf) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => out.extend_from_slice(&buf[..n]),
+                    Err(e) => break Err(Error::from(e)),
+                }
+            };
+            let exact = limit as usize;
+            assert_eq!(out.len(), exact.min(data.len()), "reads of {read_size}, limit {limit}");
+            assert!(out == data[..out.len()], "reads of {read_size}, limit {limit}");
+            assert_eq!(decoder.total_out(), out.len() as u64);
+            assert!(decoder.total_in() <= packed.len() as u64);
+            match result {
+                Ok(()) => assert_eq!(exact, data.len()),
+                Err(Error::LimitExceeded { limit: l }) => assert_eq!(l, limit),
+                Err(e) => panic!("reads of {read_size}, limit {limit}: {e:?}"),
+            }
+        }
+        // counts at the end, and a flipped byte of a stored block found by the checksum
+        // after exactly all the output
+        let mut decoder = compressio::read::Decoder::new(&packed[..], Format::Lz4).unwrap();
+        let mut buf = vec![0u8; read_size];
+        let mut all = Vec::new();
+        loop {
+            let n = decoder.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        assert!(all == data);
+        assert_eq!((decoder.total_in(), decoder.total_out()), (packed.len() as u64, data.len() as u64));
+        let mut bad = packed.clone();
+        let at = bad.len() / 4; // inside the stored blocks
+        bad[at] ^= 1;
+        let mut decoder = compressio::read::Decoder::new(&bad[..], Format::Lz4).unwrap();
+        let mut got = 0;
+        let err = loop {
+            match decoder.read(&mut buf) {
+                Ok(0) => panic!("reads of {read_size}: a flipped byte went unseen"),
+                Ok(n) => got += n,
+                Err(e) => break Error::from(e),
+            }
+        };
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+        assert_eq!(got, data.len(), "reads of {read_size}: all the output comes before the checksum's verdict");
+    }
+}

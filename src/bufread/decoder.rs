@@ -82,6 +82,10 @@ impl DecodeState {
     /// end of the stream. Asks `inner` for input only while nothing has been produced, so an
     /// error from it (`WouldBlock`) never loses output.
     pub fn read<R: BufRead + ?Sized>(&mut self, inner: &mut R, out: &mut [u8]) -> Result<usize> {
+        let ready = self.core.ready(&mut InBuf::new(&[]), out);
+        if ready > 0 {
+            return Ok(ready);
+        }
         loop {
             if self.ask_codec_first {
                 self.ask_codec_first = false;

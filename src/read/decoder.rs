@@ -301,6 +301,12 @@ impl<R: Read> Decoder<R> {
     }
 
     fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
+        let mut input = InBuf::new(self.buf.pending());
+        let ready = self.core.ready(&mut input, out);
+        self.buf.consume(input.pos);
+        if ready > 0 {
+            return Ok(ready);
+        }
         // whether the inner reader has said end of input during this call
         let mut eof = false;
         loop {

@@ -592,6 +592,34 @@ impl Decode for Lz4Decoder {
         self.block_max
     }
 
+    fn ready_output(&mut self, input: &mut InBuf<'_>, output: &mut [u8]) -> usize {
+        let (from, len) = (self.decoded_pos, output.len());
+        if self.deferred.is_some() {
+            return 0;
+        }
+        if self.decoded_end - from > len {
+            // a decoded block staged for reads smaller than it (its checks are behind it)
+            output.copy_from_slice(&self.decoded[from..from + len]);
+            self.decoded_pos += len;
+            return len;
+        }
+        match self.state {
+            // inside a stored block (past its start, where its checks are), more of it left
+            // than the read and all of the read in the input: the copy `decode` would make
+            State::Stored { size, left, hashed }
+                if left < size && left > len && input.rest().len() >= len =>
+            {
+                if self.decoded_end > from {
+                    return 0; // (not while staged output is still ahead of it)
+                }
+                let mut out = OutBuf::new(output);
+                let _ = self.stream_stored(size, left, hashed, input, &mut out);
+                out.pos
+            }
+            _ => 0,
+        }
+    }
+
     fn reset(&mut self) -> CodecResult<()> {
         if let Some(par) = &mut self.parallel {
             par.reset()?;
