@@ -82,10 +82,6 @@ impl DecodeState {
     /// end of the stream. Asks `inner` for input only while nothing has been produced, so an
     /// error from it (`WouldBlock`) never loses output.
     pub fn read<R: BufRead + ?Sized>(&mut self, inner: &mut R, out: &mut [u8]) -> Result<usize> {
-        let ready = self.core.ready(&mut InBuf::new(&[]), out);
-        if ready > 0 {
-            return Ok(ready);
-        }
         loop {
             if self.ask_codec_first {
                 self.ask_codec_first = false;
@@ -287,6 +283,11 @@ impl<R: BufRead> Read for Decoder<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.is_empty() {
             return Ok(0);
+        }
+        // a small read the codec can serve from what it holds (not for `read_to_end`)
+        let ready = self.state.core.ready(&mut InBuf::new(&[]), out);
+        if ready > 0 {
+            return Ok(ready);
         }
         Ok(self.state.read(&mut self.inner, out)?)
     }

@@ -301,12 +301,6 @@ impl<R: Read> Decoder<R> {
     }
 
     fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
-        let mut input = InBuf::new(self.buf.pending());
-        let ready = self.core.ready(&mut input, out);
-        self.buf.consume(input.pos);
-        if ready > 0 {
-            return Ok(ready);
-        }
         // whether the inner reader has said end of input during this call
         let mut eof = false;
         loop {
@@ -347,6 +341,13 @@ impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.is_empty() {
             return Ok(0);
+        }
+        // a small read the codec can serve at once (not for `read_to_end`'s large ones)
+        let mut input = InBuf::new(self.buf.pending());
+        let ready = self.core.ready(&mut input, out);
+        self.buf.consume(input.pos);
+        if ready > 0 {
+            return Ok(ready);
         }
         Ok(self.read_inner(out)?)
     }
