@@ -335,7 +335,8 @@ fn small_reads_served_from_held_output_keep_max_output_exact_and_the_counts() {
     for read_size in [1, 333, 4096] {
         for limit in [0u64, 1, 150_001, 300_000, 449_999, 600_000] {
             let config = Config::default().max_output(limit);
-            let mut decoder = compressio::read::Decoder::with_config(&packed[..], Format::Lz4, &config).unwrap();
+            let mut decoder =
+                compressio::read::Decoder::with_config(&packed[..], Format::Lz4, &config).unwrap();
             let mut out = Vec::new();
             let mut buf = vec![0u8; read_size];
             let result = loop {
@@ -383,6 +384,10 @@ fn small_reads_served_from_held_output_keep_max_output_exact_and_the_counts() {
             }
         };
         assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
-        assert_eq!(got, data.len(), "reads of {read_size}: all the output comes before the checksum's verdict");
+        assert_eq!(
+            got,
+            data.len(),
+            "reads of {read_size}: all the output comes before the checksum's verdict"
+        );
     }
 }
