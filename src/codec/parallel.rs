@@ -5,7 +5,9 @@
 //! pigz-style deflate (each block primed with the previous 32 KiB as its dictionary and ended
 //! with a sync flush, so the pieces join into one deflate stream) and lz4 frames with
 //! independent blocks. The block boundaries depend only on the block size, never on the
-//! number of threads or on scheduling, so the output is deterministic.
+//! number of threads or on scheduling, so the output is deterministic. With
+//! [`Parallel::sharing`] the caller's thread is one of the `threads`: it compresses a block
+//! itself whenever the workers are busy, and the bytes are the same whoever made them.
 //!
 //! Memory is bounded: at most `2 × threads` full blocks are outstanding — submitted and not
 //! yet handed back — each an input block, its dictionary and its compressed output (a flush
@@ -158,8 +160,11 @@ impl<C: BlockCompressor> Parallel<C> {
     /// `threads` in all, the caller's among them: `threads - 1` workers, and the caller's
     /// thread compresses a block itself whenever the workers hold two each (one at work, one
     /// queued) — so that on `threads` cores no thread only copies and waits, and `threads(1)`
-    /// is one thread. For codecs whose caller also has per-byte work of its own (lz4 hashes
-    /// the content), where `threads` workers beside it would compete for the cores.
+    /// is one thread. Used where `threads` workers beside a busy caller would compete for the
+    /// cores: lz4's encoder (its caller hashes the content) and the threaded member decoders
+    /// (BGZF, zstd frames: their caller measures members and copies the output out). Where
+    /// the caller's own share is already half the work (lz4's decoder) it should not take
+    /// blocks too: that measured 1.27× against 1.62× for two threads.
     pub fn sharing(
         threads: usize,
         block_size: usize,
