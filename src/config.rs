@@ -331,8 +331,10 @@ impl Config {
     /// bgzip: members that carry their size), and every bzip2 file, one-stream or many-stream
     /// (its blocks, found by their magic numbers as lbzip2 finds them). The output, the errors
     /// (and the output before them) and `max_output` are those of one thread. Other streams,
-    /// and every stream with `single_stream`, decode on one thread. lz4 runs `n - 1` workers
-    /// beside the caller's thread, which hashes and copies about as much as they decode.
+    /// and every stream with `single_stream`, decode on one thread. lz4, zstd frames and BGZF
+    /// run `n - 1` workers beside the caller's thread: for lz4 it hashes and copies about as
+    /// much as they decode; for zstd and BGZF it also decodes a batch itself when they are
+    /// busy.
     /// The async encoders (features `tokio`, `futures`) with `threads` run their codec on a
     /// thread of its own, so that no poll waits for a worker.
     ///
