@@ -77,8 +77,6 @@ pub(crate) struct Parallel<C: BlockCompressor> {
     /// 0) for every block, and with [`Parallel::sharing`] whenever the workers have
     /// `queue_limit` blocks between them.
     inline: Option<C>,
-    /// Blocks sent to the workers and not yet received back.
-    in_flight: usize,
     /// With `inline` and workers: how many blocks the workers may have at once before the
     /// caller compresses the next one itself (0: the caller does them all).
     queue_limit: usize,
@@ -145,7 +143,6 @@ impl<C: BlockCompressor> Parallel<C> {
             results: done_rx,
             workers,
             inline,
-            in_flight: 0,
             queue_limit: 0,
             next_seq: 0,
             next_out: 0,
@@ -186,6 +183,12 @@ impl<C: BlockCompressor> Parallel<C> {
     /// Blocks submitted and not yet handed back by `next_block` (in flight or finished).
     fn outstanding(&self) -> usize {
         (self.next_seq - self.next_out) as usize
+    }
+
+    /// Blocks with the workers (sent and not yet received back): every outstanding block
+    /// that is not finished and waiting (blocks the caller compresses go straight there).
+    fn in_flight(&self) -> usize {
+        self.outstanding() - self.waiting.len()
     }
 
     /// Whether another block may be submitted within the bound.
@@ -243,11 +246,11 @@ impl<C: BlockCompressor> Parallel<C> {
         if self.inline.is_some() && self.queue_limit > 0 {
             // count what the workers have finished, to see whether one of them is free
             while let Ok(done) = self.results.try_recv() {
-                self.in_flight -= 1;
                 self.waiting.insert(done.seq, done);
             }
         }
-        if let (Some(compressor), true) = (&mut self.inline, self.in_flight >= self.queue_limit) {
+        let workers_full = self.in_flight() >= self.queue_limit;
+        if let (Some(compressor), true) = (&mut self.inline, workers_full) {
             if !C::KEEP_OUTPUT {
                 output.clear();
             }
@@ -261,14 +264,12 @@ impl<C: BlockCompressor> Parallel<C> {
             Some(tx) if tx.send(job).is_ok() => {}
             _ => return Err(Fault::backend("compression worker threads are gone")),
         }
-        self.in_flight += 1;
         self.next_seq += 1;
         Ok(())
     }
 
     fn receive_one(&mut self) -> CodecResult<()> {
         let done = self.results.recv().map_err(|_| Fault::backend("a compression worker thread panicked"))?;
-        self.in_flight -= 1;
         self.waiting.insert(done.seq, done);
         Ok(())
     }
@@ -288,7 +289,6 @@ impl<C: BlockCompressor> Parallel<C> {
             }
             match self.results.try_recv() {
                 Ok(done) => {
-                    self.in_flight -= 1;
                     self.waiting.insert(done.seq, done);
                 }
                 Err(mpsc::TryRecvError::Empty) if !wait => return Ok(None),
