@@ -326,68 +326,91 @@ fn read_to_end_fills_the_capacity_given_and_keeps_what_came_before_an_error() {
 
 #[test]
 fn small_reads_served_from_held_output_keep_max_output_exact_and_the_counts() {
-    // lz4 serves reads smaller than a decoded block, and reads inside a stored block, without
-    // the stream's state machine: the limit, the counts and an error after them stay exact
+    // lz4 serves reads smaller than a decoded block, and reads inside a stored block, and zstd
+    // reads from what libzstd holds decoded, without the stream's state machine: the limit,
+    // the counts, the members' ends and an error behind the output stay exact
     use std::io::Read;
-    let mut data = random(300_000, 5); // stored blocks
-    data.extend_from_slice(&text(300_000, 6)); // compressed blocks, staged for small reads
-    let packed = compress(&data, Format::Lz4).unwrap();
-    for read_size in [1, 333, 4096] {
-        for limit in [0u64, 1, 150_001, 300_000, 449_999, 600_000] {
-            let config = Config::default().max_output(limit);
-            let mut decoder =
-                compressio::read::Decoder::with_config(&packed[..], Format::Lz4, &config).unwrap();
-            let mut out = Vec::new();
+    let mut data = random(300_000, 5); // stored (lz4) or raw (zstd) blocks
+    data.extend_from_slice(&text(300_000, 6)); // compressed blocks
+                                               // two members, the second starting inside the text
+    let first = 450_000;
+    let ours = |format, checksum| {
+        let packing = Config::default().checksum(checksum);
+        let mut packed = compress_with(&data[..first], format, &packing).unwrap();
+        packed.extend_from_slice(&compress_with(&data[first..], format, &packing).unwrap());
+        (format!("{format:?}, checksum {checksum}"), format, packed, checksum)
+    };
+    // libzstd's one-shot frames: the content size declared (checked against what the shortcut
+    // hands out), no checksum, and the last block marked last, so that the frame's end is
+    // found while flushing, by the shortcut itself
+    let mut one_shot = zstd::bulk::compress(&data[..first], 3).unwrap();
+    one_shot.extend_from_slice(&zstd::bulk::compress(&data[first..], 3).unwrap());
+    let cases = [
+        ours(Format::Lz4, true),
+        ours(Format::Zstd, true),
+        ours(Format::Zstd, false),
+        ("zstd one-shot frames".to_string(), Format::Zstd, one_shot, false),
+    ];
+    for (name, format, packed, checksum) in cases {
+        for read_size in [1, 333, 4096] {
+            let case = format!("{name}, reads of {read_size}");
+            for limit in [0u64, 1, 150_001, 300_000, 449_999, 450_000, 450_001, 600_000] {
+                let config = Config::default().max_output(limit);
+                let mut decoder =
+                    compressio::read::Decoder::with_config(&packed[..], format, &config).unwrap();
+                let mut out = Vec::new();
+                let mut buf = vec![0u8; read_size];
+                let result = loop {
+                    match decoder.read(&mut buf) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => out.extend_from_slice(&buf[..n]),
+                        Err(e) => break Err(Error::from(e)),
+                    }
+                };
+                let exact = limit as usize;
+                assert_eq!(out.len(), exact.min(data.len()), "{case}, limit {limit}");
+                assert!(out == data[..out.len()], "{case}, limit {limit}");
+                assert_eq!(decoder.total_out(), out.len() as u64);
+                assert!(decoder.total_in() <= packed.len() as u64);
+                match result {
+                    Ok(()) => assert_eq!(exact, data.len()),
+                    Err(Error::LimitExceeded { limit: l }) => assert_eq!(l, limit),
+                    Err(e) => panic!("{case}, limit {limit}: {e:?}"),
+                }
+            }
+            // counts at the end, and a flipped byte of a stored block found by the first
+            // member's checksum after exactly all of its output
+            let mut decoder = compressio::read::Decoder::new(&packed[..], format).unwrap();
             let mut buf = vec![0u8; read_size];
-            let result = loop {
+            let mut all = Vec::new();
+            loop {
+                let n = decoder.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                all.extend_from_slice(&buf[..n]);
+            }
+            assert!(all == data, "{case}");
+            assert_eq!((decoder.total_in(), decoder.total_out()), (packed.len() as u64, data.len() as u64));
+            if !checksum {
+                continue;
+            }
+            let mut bad = packed.clone();
+            let at = bad.len() / 4; // inside the stored blocks
+            bad[at] ^= 1;
+            let mut decoder = compressio::read::Decoder::new(&bad[..], format).unwrap();
+            let mut got = 0;
+            let err = loop {
                 match decoder.read(&mut buf) {
-                    Ok(0) => break Ok(()),
-                    Ok(n) => out.extend_from_slice(&buf[..n]),
-                    Err(e) => break Err(Error::from(e)),
+                    Ok(0) => panic!("{case}: a flipped byte went unseen"),
+                    Ok(n) => got += n,
+                    Err(e) => break Error::from(e),
                 }
             };
-            let exact = limit as usize;
-            assert_eq!(out.len(), exact.min(data.len()), "reads of {read_size}, limit {limit}");
-            assert!(out == data[..out.len()], "reads of {read_size}, limit {limit}");
-            assert_eq!(decoder.total_out(), out.len() as u64);
-            assert!(decoder.total_in() <= packed.len() as u64);
-            match result {
-                Ok(()) => assert_eq!(exact, data.len()),
-                Err(Error::LimitExceeded { limit: l }) => assert_eq!(l, limit),
-                Err(e) => panic!("reads of {read_size}, limit {limit}: {e:?}"),
-            }
+            assert!(matches!(err, Error::Corrupt { .. }), "{case}: {err:?}");
+            assert_eq!(got, first, "{case}: all the member's output comes before the checksum's verdict");
+            // and the error stays
+            assert!(decoder.read(&mut buf).is_err(), "{case}");
         }
-        // counts at the end, and a flipped byte of a stored block found by the checksum
-        // after exactly all the output
-        let mut decoder = compressio::read::Decoder::new(&packed[..], Format::Lz4).unwrap();
-        let mut buf = vec![0u8; read_size];
-        let mut all = Vec::new();
-        loop {
-            let n = decoder.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
-        assert!(all == data);
-        assert_eq!((decoder.total_in(), decoder.total_out()), (packed.len() as u64, data.len() as u64));
-        let mut bad = packed.clone();
-        let at = bad.len() / 4; // inside the stored blocks
-        bad[at] ^= 1;
-        let mut decoder = compressio::read::Decoder::new(&bad[..], Format::Lz4).unwrap();
-        let mut got = 0;
-        let err = loop {
-            match decoder.read(&mut buf) {
-                Ok(0) => panic!("reads of {read_size}: a flipped byte went unseen"),
-                Ok(n) => got += n,
-                Err(e) => break Error::from(e),
-            }
-        };
-        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
-        assert_eq!(
-            got,
-            data.len(),
-            "reads of {read_size}: all the output comes before the checksum's verdict"
-        );
     }
 }

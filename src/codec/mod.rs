@@ -93,11 +93,13 @@ pub(crate) trait Decode: Send {
     fn output_unit(&self) -> usize {
         0
     }
-    /// A shortcut for small reads: fill all of `output` from output the codec already holds
-    /// decoded, or from `input` passing straight through (lz4's stored blocks), when that
-    /// needs no step besides the copy, and return `output.len()`; else 0 (nothing consumed),
-    /// and the adapter calls `decode`. It must be exactly what a `decode` call would give,
-    /// with no error of its own. Default: 0 (nothing held on our side).
+    /// A shortcut for small reads: fill `output` (all of it, or a part) from output the codec
+    /// already holds decoded (lz4's staged block, what libzstd holds back), or from `input`
+    /// passing straight through (lz4's stored blocks), when that needs no step besides the
+    /// copy, and return how much; else 0 (nothing consumed), and the adapter calls `decode`.
+    /// It must be exactly what `decode` calls would give: anything met behind the output (a
+    /// member's end, an error) is left for the next `decode` to report. Default: 0 (nothing
+    /// held).
     fn ready_output(&mut self, input: &mut InBuf<'_>, output: &mut [u8]) -> usize {
         let _ = (input, output);
         0

@@ -13,6 +13,16 @@ use super::{error_name, with_buffers};
 use crate::codec::{CodecResult, Decode, Decoded, Fault, InBuf, OutBuf};
 use crate::settings::Settings;
 
+/// What a `ready_output` call found behind the output it returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ahead {
+    Nothing,
+    /// libzstd reported the end of the frame (its hint 0).
+    FrameEnd,
+    /// libzstd failed with this code.
+    Error(usize),
+}
+
 /// zstd decompressor; one frame per member.
 pub(crate) struct ZstdDecoder {
     dctx: DCtx<'static>,
@@ -28,6 +38,13 @@ pub(crate) struct ZstdDecoder {
     walker: BlockWalker,
     /// Bytes the current frame has produced so far.
     frame_out: u64,
+    /// What a `ready_output` call ran into after its output (the end of the frame, or an
+    /// error), for the next `decode` to report before anything else.
+    ahead: Ahead,
+    /// The last call filled its output, so libzstd may hold more decoded output: only then
+    /// does `ready_output` call it (a call that makes no progress counts towards libzstd's
+    /// limit of 16 in a row).
+    held: bool,
     /// The IDs of the dictionaries given (0 for raw content).
     dict_ids: Vec<u32>,
     /// The prepared dictionaries `dctx` references (after `dctx`: dropped after it).
@@ -67,6 +84,8 @@ impl ZstdDecoder {
             header_len: 0,
             walker: BlockWalker::new(),
             frame_out: 0,
+            ahead: Ahead::Nothing,
+            held: false,
         })
     }
 
@@ -90,8 +109,16 @@ impl ZstdDecoder {
         }
     }
 
+    /// The current frame is complete and fully flushed.
+    fn end_frame(&mut self) -> CodecResult<Decoded> {
+        self.check_frame()?;
+        self.start_frame();
+        Ok(if self.skippable { Decoded::Skipped } else { Decoded::End })
+    }
+
     fn start_frame(&mut self) {
         self.in_frame = false;
+        self.held = false;
         self.header_len = 0;
         self.walker = BlockWalker::new();
         self.frame_out = 0;
@@ -112,6 +139,11 @@ impl ZstdDecoder {
 
 impl Decode for ZstdDecoder {
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
+        match std::mem::replace(&mut self.ahead, Ahead::Nothing) {
+            Ahead::Nothing => {}
+            Ahead::FrameEnd => return self.end_frame(),
+            Ahead::Error(code) => return Err(self.decode_error(code)),
+        }
         let (in0, out0) = (input.pos, output.pos);
         if !self.in_frame {
             if let Some(&first) = input.rest().first() {
@@ -150,11 +182,10 @@ impl Decode for ZstdDecoder {
         }
         self.frame_out += (output.pos - out0) as u64;
         self.in_frame |= input.pos > in0 || output.pos > out0;
+        self.held = output.is_full();
         // 0: a frame (or skippable frame) is complete and fully flushed
         if hint == 0 && self.in_frame {
-            self.check_frame()?;
-            self.start_frame();
-            Ok(if self.skippable { Decoded::Skipped } else { Decoded::End })
+            self.end_frame()
         } else if output.is_full() {
             Ok(Decoded::OutputFull)
         } else {
@@ -163,7 +194,33 @@ impl Decode for ZstdDecoder {
         }
     }
 
+    /// A small read served from what libzstd holds decoded: a call with no input can only
+    /// flush, so nothing is consumed, and the header and the block walk are untouched. What
+    /// the call runs into behind its output (the frame's end, an error) is kept for the next
+    /// `decode`, which reports it before anything else, as it would on the call after the
+    /// output.
+    fn ready_output(&mut self, _input: &mut InBuf<'_>, output: &mut [u8]) -> usize {
+        if !self.held || self.ahead != Ahead::Nothing {
+            return 0;
+        }
+        let mut zin = zstd_safe::InBuffer::around(&[]);
+        let mut zout = zstd_safe::OutBuffer::around(output);
+        let result = self.dctx.decompress_stream(&mut zout, &mut zin);
+        let produced = zout.pos();
+        self.frame_out += produced as u64;
+        self.held = produced == output.len();
+        match result {
+            // (libzstd keeps the frame's last input byte back until its output is flushed, so
+            // a call without input sees the end only if nothing was left to flush)
+            Ok(0) => self.ahead = Ahead::FrameEnd,
+            Ok(_) => {}
+            Err(code) => self.ahead = Ahead::Error(code),
+        }
+        produced
+    }
+
     fn reset(&mut self) -> CodecResult<()> {
+        self.ahead = Ahead::Nothing;
         self.start_frame();
         self.skippable = false;
         self.dctx.reset(zstd_safe::ResetDirective::SessionOnly).map_err(|code| self.decode_error(code))?;
