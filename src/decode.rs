@@ -181,9 +181,9 @@ impl DecodeCore {
     }
 
     /// A small read served from output the codec already holds, or from `input` passing
-    /// straight through (`Decode::ready_output`), past the stream's state machine: how
-    /// much of `out` it filled, or 0 (nothing consumed) to go through `step`. Only inside a member, with
-    /// nothing stashed, no error kept, and `max_output` not near.
+    /// straight through (`Decode::ready_output`), past the stream's state machine: how much
+    /// of `out` it filled, or 0 (nothing consumed) to go through `step`. Only inside a
+    /// member, with nothing stashed, no error kept, and `max_output` not near.
     #[inline]
     pub fn ready(&mut self, input: &mut InBuf<'_>, out: &mut [u8]) -> usize {
         let inside = matches!(self.state, State::Member) && self.stash.is_empty() && self.failed.is_none();
