@@ -325,6 +325,7 @@ fn read_to_end_fills_the_capacity_given_and_keeps_what_came_before_an_error() {
 }
 
 #[test]
+#[cfg(all(feature = "lz4", feature = "zstd"))]
 fn small_reads_served_from_held_output_keep_max_output_exact_and_the_counts() {
     // lz4 serves reads smaller than a decoded block, and reads inside a stored block, and zstd
     // reads from what libzstd holds decoded, without the stream's state machine: the limit,
