@@ -186,16 +186,49 @@ impl DecodeCore {
     /// member, with nothing stashed, no error kept, and `max_output` not near.
     #[inline]
     pub fn ready(&mut self, input: &mut InBuf<'_>, out: &mut [u8]) -> usize {
-        let inside = matches!(self.state, State::Member) && self.stash.is_empty() && self.failed.is_none();
-        let Some(codec) = self.codec.as_mut().filter(|_| inside) else { return 0 };
         if out.len() as u64 >= self.max_output - self.total_out {
             return 0;
         }
+        let Some(codec) = self.shortcut_codec() else { return 0 };
         let before = input.pos;
         let n = codec.ready_output(input, out);
         self.total_in += (input.pos - before) as u64;
         self.total_out += n as u64;
         n
+    }
+
+    /// Whether the codec passes its input straight through (`Decode::passing`), so that
+    /// `ready_append` can take what follows; under the same conditions as `ready`.
+    pub fn passing(&self) -> bool {
+        self.may_shortcut() && self.codec.as_ref().is_some_and(|codec| codec.passing())
+    }
+
+    /// What passes straight through from `input` appended to `out` (`Decode::ready_append`),
+    /// past the stream's state machine, under the same conditions as `ready`: always short of
+    /// `max_output`, so that reaching it goes through `step`. Returns how much.
+    pub fn ready_append(&mut self, input: &mut InBuf<'_>, out: &mut Vec<u8>) -> usize {
+        let room = (self.max_output - self.total_out).saturating_sub(1);
+        let max = usize::try_from(room).unwrap_or(usize::MAX);
+        let Some(codec) = self.shortcut_codec().filter(|_| max > 0) else { return 0 };
+        let before = input.pos;
+        let n = codec.ready_append(input, out, max);
+        self.total_in += (input.pos - before) as u64;
+        self.total_out += n as u64;
+        n
+    }
+
+    /// Inside a member, with nothing stashed and no error kept: where a shortcut may skip the
+    /// state machine.
+    fn may_shortcut(&self) -> bool {
+        matches!(self.state, State::Member) && self.stash.is_empty() && self.failed.is_none()
+    }
+
+    fn shortcut_codec(&mut self) -> Option<&mut Pooled<dyn Decode>> {
+        if self.may_shortcut() {
+            self.codec.as_mut()
+        } else {
+            None
+        }
     }
 
     /// Start a new stream of the same format, reusing the codec; a failure to rebuild it is
@@ -461,10 +494,24 @@ impl DecodeCore {
 /// to stay in the cache until the decoder writes the same lines.
 const TO_END_STRETCH: usize = 64 * 1024;
 
+/// What `read_to_end` gives a read between two blocks that pass straight through: enough for
+/// the codec to cross the next block's header and show whether that block passes too.
+const CROSSING: usize = 16;
+
 /// A reading decoder, as `read_to_end` drives it.
 pub(crate) trait ReadOut {
     /// `Read::read`, with our error.
     fn read_out(&mut self, out: &mut [u8]) -> Result<usize>;
+    /// Whether the decoder is passing its input straight through (`DecodeCore::passing`).
+    fn passing(&self) -> bool {
+        false
+    }
+    /// While `passing`: append what passes straight through to `buf`, reading input if none
+    /// is buffered; returns how much (0: not passing, or the input has ended).
+    fn append_passing(&mut self, buf: &mut Vec<u8>) -> Result<usize> {
+        let _ = buf;
+        Ok(0)
+    }
     /// The codec's `output_unit` now (an lz4 frame's block size is known once its header is
     /// read).
     fn output_unit(&self) -> usize;
@@ -476,33 +523,63 @@ pub(crate) trait ReadOut {
 /// lines that are still cached. Each byte is zeroed once: the zeroed stretch stays in the
 /// `Vec` until the end. Each read gets at least the codec's `output_unit`, where the
 /// capacity allows.
+///
+/// Where the decoder passes its input straight through (lz4's stored blocks), nothing is
+/// zeroed for those bytes: they are appended. Between two such blocks `read_out` gets only
+/// `CROSSING` bytes, enough to cross the next block's header without copying that block into
+/// zeroed space; if the next block is not stored, zeroing ahead resumes.
 pub(crate) fn read_to_end(decoder: &mut impl ReadOut, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     let start = buf.len();
     let mut filled = start;
+    let mut passing = false;
     let result = loop {
-        let unit = decoder.output_unit();
-        if buf.len() - filled < TO_END_STRETCH.max(2 * unit) / 2 && buf.capacity() > buf.len() {
-            // within the capacity the caller gave, which may be exact
-            buf.resize((filled + TO_END_STRETCH.max(2 * unit)).min(buf.capacity()), 0);
-        }
-        if buf.len() == filled {
-            // the capacity is used up: grow only if there is more to come
-            let mut probe = [0u8; 32];
-            match decoder.read_out(&mut probe) {
-                Ok(0) => break Ok(filled - start),
+        if decoder.passing() {
+            // (drops what was zeroed ahead: a stretch once per run of stored blocks)
+            buf.truncate(filled);
+            passing = true;
+            match decoder.append_passing(buf) {
+                Ok(0) => {} // the input has ended: `read_out` says how
                 Ok(n) => {
-                    buf.extend_from_slice(&probe[..n]);
                     filled += n;
-                    buf.reserve(TO_END_STRETCH.max(2 * unit));
                     continue;
                 }
                 Err(e) => break Err(e.into()),
             }
         }
-        match decoder.read_out(&mut buf[filled..]) {
+        let end = if passing && buf.capacity() - filled >= CROSSING {
+            buf.resize(filled + CROSSING, 0);
+            filled + CROSSING
+        } else {
+            let stretch = TO_END_STRETCH.max(2 * decoder.output_unit());
+            if buf.len() - filled < stretch / 2 && buf.capacity() > buf.len() {
+                // within the capacity the caller gave, which may be exact
+                buf.resize((filled + stretch).min(buf.capacity()), 0);
+            }
+            if buf.len() == filled {
+                // the capacity is used up: grow only if there is more to come
+                let mut probe = [0u8; 32];
+                match decoder.read_out(&mut probe) {
+                    Ok(0) => break Ok(filled - start),
+                    Ok(n) => {
+                        buf.extend_from_slice(&probe[..n]);
+                        filled += n;
+                        buf.reserve(stretch);
+                        continue;
+                    }
+                    Err(e) => break Err(e.into()),
+                }
+            }
+            buf.len()
+        };
+        match decoder.read_out(&mut buf[filled..end]) {
             Ok(0) => break Ok(filled - start),
             Ok(n) => filled += n,
             Err(e) => break Err(e.into()),
+        }
+        if passing && !decoder.passing() {
+            // the next block is not stored: zero ahead again
+            buf.truncate(filled);
+            passing = false;
         }
     };
     buf.truncate(filled);

@@ -325,6 +325,104 @@ fn read_to_end_fills_the_capacity_given_and_keeps_what_came_before_an_error() {
 }
 
 #[test]
+#[cfg(feature = "lz4")]
+fn read_to_end_appends_stored_blocks_and_keeps_limits_counts_and_errors() {
+    // read_to_end appends lz4's stored blocks without zeroing space for them, crossing each
+    // block header with a few bytes; runs of stored blocks, compressed blocks between them,
+    // and two members
+    use std::io::Read;
+    let mut data = random(300_000, 7);
+    data.extend_from_slice(&text(300_000, 8));
+    data.extend_from_slice(&random(200_000, 9));
+    let first = 450_000; // the second member starts inside the text
+    let mut packed = compress(&data[..first], Format::Lz4).unwrap();
+    packed.extend_from_slice(&compress(&data[first..], Format::Lz4).unwrap());
+    // read::Decoder, and bufread::Decoder over the slice itself and over a small BufReader
+    for shape in ["read", "bufread", "bufread over 1000-byte BufReader"] {
+        let to_end = |packed: &[u8], config: &Config, out: &mut Vec<u8>| match shape {
+            "read" => {
+                let mut decoder =
+                    compressio::read::Decoder::with_config(packed, Format::Lz4, config).unwrap();
+                let result = decoder.read_to_end(out).map_err(Error::from);
+                (result, decoder.total_in(), decoder.total_out())
+            }
+            "bufread" => {
+                let mut decoder =
+                    compressio::bufread::Decoder::with_config(packed, Format::Lz4, config).unwrap();
+                let result = decoder.read_to_end(out).map_err(Error::from);
+                (result, decoder.total_in(), decoder.total_out())
+            }
+            _ => {
+                let reader = std::io::BufReader::with_capacity(1000, packed);
+                let mut decoder =
+                    compressio::bufread::Decoder::with_config(reader, Format::Lz4, config).unwrap();
+                let result = decoder.read_to_end(out).map_err(Error::from);
+                (result, decoder.total_in(), decoder.total_out())
+            }
+        };
+        read_to_end_cases(shape, &data, first, &packed, to_end);
+    }
+}
+
+/// The cases of `read_to_end_appends_stored_blocks_and_keeps_limits_counts_and_errors` for
+/// one shape: `to_end` decodes a packed stream with a config into a Vec, and returns the
+/// result and the counts.
+#[cfg(feature = "lz4")]
+fn read_to_end_cases(
+    shape: &str,
+    data: &[u8],
+    first: usize,
+    packed: &[u8],
+    to_end: impl Fn(&[u8], &Config, &mut Vec<u8>) -> (Result<usize, Error>, u64, u64),
+) {
+    // everything, into a Vec of exactly the right capacity (never grown) and into an empty one
+    for capacity in [data.len(), 0] {
+        let mut out = Vec::with_capacity(capacity);
+        let (result, total_in, total_out) = to_end(packed, &Config::default(), &mut out);
+        assert_eq!(result.unwrap(), data.len());
+        assert!(out == data, "{shape}, capacity {capacity}");
+        if capacity > 0 {
+            assert_eq!(out.capacity(), capacity, "{shape}: an exact Vec is not grown");
+        }
+        assert_eq!((total_in, total_out), (packed.len() as u64, data.len() as u64));
+    }
+    // after what the Vec already holds
+    let mut out = b"before".to_vec();
+    to_end(packed, &Config::default(), &mut out).0.unwrap();
+    assert!(out[..6] == *b"before" && out[6..] == data[..]);
+    // max_output exact, inside stored blocks, at their edges and in the compressed ones
+    for limit in [0u64, 1, 65_535, 65_536, 150_001, 300_000, 449_999, 450_000, 450_001, 700_000, 799_999] {
+        let mut out = Vec::new();
+        let (result, _, total_out) = to_end(packed, &Config::default().max_output(limit), &mut out);
+        assert!(
+            matches!(result, Err(Error::LimitExceeded { limit: l }) if l == limit),
+            "{shape}, limit {limit}"
+        );
+        assert_eq!(out.len() as u64, limit, "{shape}, limit {limit}");
+        assert!(out == data[..out.len()]);
+        assert_eq!(total_out, limit);
+    }
+    let mut out = Vec::new();
+    to_end(packed, &Config::default().max_output(data.len() as u64), &mut out).0.unwrap();
+    assert!(out == data);
+    // a flipped byte in a stored block: all of the first member's output, then its checksum's
+    // verdict
+    let mut bad = packed.to_vec();
+    bad[100_000] ^= 1;
+    let mut out = Vec::new();
+    let (result, _, _) = to_end(&bad, &Config::default(), &mut out);
+    assert!(matches!(result, Err(Error::Corrupt { .. })), "{shape}: {result:?}");
+    assert_eq!(out.len(), first, "{shape}");
+    // cut inside a stored block of the second member: every byte before the cut, then Truncated
+    let cut = packed.len() - 100_000;
+    let mut out = Vec::new();
+    let (result, total_in, _) = to_end(&packed[..cut], &Config::default(), &mut out);
+    assert!(matches!(result, Err(Error::Truncated { .. })), "{shape}: {result:?}");
+    assert!(out.len() > first && out == data[..out.len()], "{shape}");
+    assert_eq!(total_in, cut as u64, "{shape}");
+}
+
+#[test]
 #[cfg(all(feature = "lz4", feature = "zstd"))]
 fn small_reads_served_from_held_output_keep_max_output_exact_and_the_counts() {
     // lz4 serves reads smaller than a decoded block, and reads inside a stored block, and zstd

@@ -112,6 +112,16 @@ impl DecodeState {
         }
     }
 
+    /// While the codec passes its input straight through (`DecodeCore::passing`): append
+    /// what `inner` has buffered of it to `out`; 0 at the end of the input.
+    pub fn append_passing<R: BufRead + ?Sized>(&mut self, inner: &mut R, out: &mut Vec<u8>) -> Result<usize> {
+        let mut input = InBuf::new(fill_buf(inner)?);
+        let n = self.core.ready_append(&mut input, out);
+        let consumed = input.pos;
+        inner.consume(consumed);
+        Ok(n)
+    }
+
     /// The state's part of a decoder's `Debug`, whatever its shape.
     pub fn debug_fields(&self, d: &mut fmt::DebugStruct<'_, '_>) {
         d.field("format", &self.core.format())
@@ -304,6 +314,14 @@ impl<R: BufRead> crate::decode::ReadOut for Decoder<R> {
 
     fn output_unit(&self) -> usize {
         self.state.core.output_unit()
+    }
+
+    fn passing(&self) -> bool {
+        self.state.core.passing()
+    }
+
+    fn append_passing(&mut self, out: &mut Vec<u8>) -> Result<usize> {
+        self.state.append_passing(&mut self.inner, out)
     }
 }
 

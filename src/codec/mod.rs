@@ -104,6 +104,20 @@ pub(crate) trait Decode: Send {
         let _ = (input, output);
         0
     }
+    /// Whether the codec is passing input straight through to its output (inside an lz4
+    /// stored block, past its checks), so that `ready_append` can take what follows. For
+    /// `read_to_end`, which then appends to its `Vec` instead of zeroing space for the bytes
+    /// first. Default: false.
+    fn passing(&self) -> bool {
+        false
+    }
+    /// While `passing`: append at most `max` bytes passing straight through from `input` to
+    /// `output`, as far as `input` holds them, and return how many (0 when not `passing`).
+    /// Exactly what `decode` would give.
+    fn ready_append(&mut self, input: &mut InBuf<'_>, output: &mut Vec<u8>, max: usize) -> usize {
+        let _ = (input, output, max);
+        0
+    }
     /// Whether `reset` really reuses the context (worth keeping in a pool).
     fn reusable(&self) -> bool {
         true

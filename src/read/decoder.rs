@@ -362,6 +362,23 @@ impl<R: Read> crate::decode::ReadOut for Decoder<R> {
         self.read_inner(out)
     }
 
+    fn passing(&self) -> bool {
+        self.core.passing()
+    }
+
+    fn append_passing(&mut self, out: &mut Vec<u8>) -> Result<usize> {
+        if self.buf.is_empty() {
+            self.buf.compact();
+            if self.fill()? == 0 {
+                return Ok(0);
+            }
+        }
+        let mut input = InBuf::new(self.buf.pending());
+        let n = self.core.ready_append(&mut input, out);
+        self.buf.consume(input.pos);
+        Ok(n)
+    }
+
     fn output_unit(&self) -> usize {
         self.core.output_unit()
     }

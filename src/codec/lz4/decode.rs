@@ -271,27 +271,47 @@ impl Lz4Decoder {
         &mut self,
         size: usize,
         left: usize,
-        mut hashed: usize,
+        hashed: usize,
         input: &mut InBuf<'_>,
         output: &mut OutBuf<'_>,
     ) -> Option<Decoded> {
-        let available = left.min(input.rest().len());
-        if self.frame.content_checksum && hashed < available {
-            self.hasher.update(&input.rest()[hashed..available]);
-            hashed = available;
-        }
-        let n = available.min(output.spare_len());
-        output.spare()[..n].copy_from_slice(&input.rest()[..n]);
-        self.produced += n as u64;
-        input.advance(n);
-        output.advance(n);
-        let left = left - n;
-        if left == 0 {
-            self.state = State::BlockHeader;
+        let bytes = self.take_stored(size, left, hashed, input, output.spare_len());
+        output.spare()[..bytes.len()].copy_from_slice(bytes);
+        output.advance(bytes.len());
+        if self.state == State::BlockHeader {
             return None;
         }
-        self.state = State::Stored { size, left, hashed: hashed.saturating_sub(n) };
         Some(if output.is_full() { Decoded::OutputFull } else { Decoded::InputEmpty })
+    }
+
+    /// Take up to `want` bytes of a stored block (`left` of its `size` still to come) from
+    /// `input`, as far as it holds them, having hashed all of the block it holds (`hashed`
+    /// bytes of it are hashed already); the state moves on, to the next block's header at the
+    /// block's end.
+    fn take_stored<'a>(
+        &mut self,
+        size: usize,
+        left: usize,
+        mut hashed: usize,
+        input: &mut InBuf<'a>,
+        want: usize,
+    ) -> &'a [u8] {
+        let data: &'a [u8] = input.data;
+        let rest = &data[input.pos..];
+        let available = left.min(rest.len());
+        if self.frame.content_checksum && hashed < available {
+            self.hasher.update(&rest[hashed..available]);
+            hashed = available;
+        }
+        let n = available.min(want);
+        self.produced += n as u64;
+        input.advance(n);
+        let left = left - n;
+        self.state = match left {
+            0 => State::BlockHeader,
+            _ => State::Stored { size, left, hashed: hashed.saturating_sub(n) },
+        };
+        &rest[..n]
     }
 
     fn end_frame(&mut self) -> CodecResult<()> {
@@ -618,6 +638,24 @@ impl Decode for Lz4Decoder {
             }
             _ => 0,
         }
+    }
+
+    /// Inside a stored block, past its start (where its checks are), with nothing staged or
+    /// kept ahead of it.
+    fn passing(&self) -> bool {
+        self.deferred.is_none()
+            && self.decoded_end == self.decoded_pos
+            && matches!(self.state, State::Stored { size, left, .. } if left < size)
+    }
+
+    fn ready_append(&mut self, input: &mut InBuf<'_>, output: &mut Vec<u8>, max: usize) -> usize {
+        let State::Stored { size, left, hashed } = self.state else { return 0 };
+        if !self.passing() {
+            return 0;
+        }
+        let bytes = self.take_stored(size, left, hashed, input, max);
+        output.extend_from_slice(bytes);
+        bytes.len()
     }
 
     fn reset(&mut self) -> CodecResult<()> {
