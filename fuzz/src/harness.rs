@@ -7,7 +7,9 @@
 //!
 //! - no panic, no hang, output never above `max_output`;
 //! - both runs agree: the same bytes, or both an error (the same kind of error when the
-//!   buffer can hold a magic number);
+//!   buffer can hold a magic number); so do `read_to_end` (ours: zeroing a stretch ahead,
+//!   appending what passes straight through) and 64 KiB reads with the odd buffer, the bytes
+//!   one gives before an error a prefix of the other's;
 //! - differential: whenever we accept a stream, the backend's own decoder (flate2, zstd,
 //!   lz4_flex's `FrameDecoder`, liblzma, brotli's `Decompressor`, bzip2's `MultiBzDecoder`)
 //!   accepts it too and produces the same bytes.
@@ -76,6 +78,24 @@ pub fn decode(format: Option<Format>, data: &[u8]) {
             _ => panic!("threads(2): {} but one thread: {}", summary(&threaded), summary(one)),
         }
     }
+    // read_to_end against 64 KiB reads with the same buffer: the same verdict, and the same
+    // bytes; before an error, one's bytes a prefix of the other's (how much a codec hands out
+    // of the call that finds the error depends on the output space it was given)
+    let odd_buffer = config.clone().buffer_size(buffer);
+    let (to_end, got) = drain(format, stream, &odd_buffer, None);
+    let (reads, read) = drain(format, stream, &odd_buffer, Some(64 * 1024));
+    assert!(got.len() as u64 <= MAX_OUTPUT);
+    let agree = match (&to_end, &reads) {
+        (Ok(()), Ok(())) => got == read,
+        _ => got.starts_with(&read) || read.starts_with(&got),
+    };
+    assert!(agree, "read_to_end and reads give different bytes ({to_end:?}, {reads:?})");
+    match (&to_end, &reads) {
+        (Ok(()), Ok(())) | (Err(_), Err(_)) if buffer < 8 => {}
+        (Ok(()), Ok(())) => {}
+        (Err(a), Err(b)) => assert_eq!(kind(a), kind(b), "read_to_end: {a} / reads: {b}"),
+        _ => panic!("read_to_end: {to_end:?} but reads: {reads:?}"),
+    }
     if let Ok((detected, out)) = plain {
         assert!(out.len() as u64 <= MAX_OUTPUT);
         differential(detected, stream, &out);
@@ -110,6 +130,37 @@ fn stream_decode(
             Ok(0) => return Ok((decoder.format(), out)),
             Ok(n) => out.extend_from_slice(&buf[..n]),
             Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Decode by `read_to_end` (`read` `None`) or by reads of that size: the verdict, and the
+/// bytes given (before an error too).
+fn drain(
+    format: Option<Format>,
+    stream: &[u8],
+    config: &Config,
+    read: Option<usize>,
+) -> (Result<(), Error>, Vec<u8>) {
+    let mut out = Vec::new();
+    let decoder = match format {
+        Some(f) => Decoder::with_config(stream, f, config),
+        None => Decoder::auto_with_config(stream, config),
+    };
+    let mut decoder = match decoder {
+        Ok(decoder) => decoder,
+        Err(e) => return (Err(e), out),
+    };
+    let Some(read) = read else {
+        let result = decoder.read_to_end(&mut out).map(|_| ()).map_err(Error::from);
+        return (result, out);
+    };
+    let mut buf = vec![0u8; read];
+    loop {
+        match decoder.read(&mut buf) {
+            Ok(0) => return (Ok(()), out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => return (Err(e.into()), out),
         }
     }
 }
