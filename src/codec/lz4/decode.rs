@@ -314,6 +314,17 @@ impl Lz4Decoder {
         &rest[..n]
     }
 
+    /// While `passing`: up to `max` bytes of the stored block, taken from `input` (none
+    /// otherwise).
+    fn pass<'a>(&mut self, input: &mut InBuf<'a>, max: usize) -> &'a [u8] {
+        match self.state {
+            State::Stored { size, left, hashed } if self.passing() => {
+                self.take_stored(size, left, hashed, input, max)
+            }
+            _ => &[],
+        }
+    }
+
     fn end_frame(&mut self) -> CodecResult<()> {
         if self.frame.content_size.is_some_and(|size| size != self.produced) {
             return Err(Fault::corrupt("frame is shorter than its declared content size"));
@@ -614,30 +625,16 @@ impl Decode for Lz4Decoder {
 
     fn ready_output(&mut self, input: &mut InBuf<'_>, output: &mut [u8]) -> usize {
         let (from, len) = (self.decoded_pos, output.len());
-        if self.deferred.is_some() {
-            return 0;
-        }
-        if self.decoded_end - from > len {
+        if self.deferred.is_none() && self.decoded_end - from > len {
             // a decoded block staged for reads smaller than it (its checks are behind it)
             output.copy_from_slice(&self.decoded[from..from + len]);
             self.decoded_pos += len;
             return len;
         }
-        match self.state {
-            // inside a stored block (past its start, where its checks are), more of it left
-            // than the read and all of the read in the input: the copy `decode` would make
-            State::Stored { size, left, hashed }
-                if left < size && left > len && input.rest().len() >= len =>
-            {
-                if self.decoded_end > from {
-                    return 0; // (not while staged output is still ahead of it)
-                }
-                let mut out = OutBuf::new(output);
-                let _ = self.stream_stored(size, left, hashed, input, &mut out);
-                out.pos
-            }
-            _ => 0,
-        }
+        // inside a stored block: the copy `decode` would make
+        let bytes = self.pass(input, len);
+        output[..bytes.len()].copy_from_slice(bytes);
+        bytes.len()
     }
 
     /// Inside a stored block, past its start (where its checks are), with nothing staged or
@@ -649,11 +646,7 @@ impl Decode for Lz4Decoder {
     }
 
     fn ready_append(&mut self, input: &mut InBuf<'_>, output: &mut Vec<u8>, max: usize) -> usize {
-        let State::Stored { size, left, hashed } = self.state else { return 0 };
-        if !self.passing() {
-            return 0;
-        }
-        let bytes = self.take_stored(size, left, hashed, input, max);
+        let bytes = self.pass(input, max);
         output.extend_from_slice(bytes);
         bytes.len()
     }
