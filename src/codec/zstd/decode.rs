@@ -203,12 +203,12 @@ impl Decode for ZstdDecoder {
         if !self.held || self.ahead != Ahead::Nothing {
             return 0;
         }
-        let mut zin = zstd_safe::InBuffer::around(&[]);
-        let mut zout = zstd_safe::OutBuffer::around(output);
-        let result = self.dctx.decompress_stream(&mut zout, &mut zin);
-        let produced = zout.pos();
+        let mut output = OutBuf::new(output);
+        let result =
+            with_buffers(&mut InBuf::new(&[]), &mut output, |o, i| self.dctx.decompress_stream(o, i));
+        let produced = output.pos;
         self.frame_out += produced as u64;
-        self.held = produced == output.len();
+        self.held = output.is_full();
         match result {
             // (libzstd keeps the frame's last input byte back until its output is flushed, so
             // a call without input sees the end only if nothing was left to flush)
