@@ -180,18 +180,34 @@ impl DecodeCore {
         self.codec.as_ref().map_or(0, |codec| codec.output_unit())
     }
 
-    /// A small read served from output the codec already holds, or from `input` passing
-    /// straight through (`Decode::ready_output`), past the stream's state machine: how much
-    /// of `out` it filled, or 0 (nothing consumed) to go through `step`. Only inside a
-    /// member, with nothing stashed, no error kept, and `max_output` not near.
+    /// A read's fast path, past the stream's state machine: output the codec already holds,
+    /// or `input` passing straight through (`Decode::ready_output`), else one `decode` call
+    /// on `input` when it is not empty. Returns how much of `out` it filled; 0 sends the read
+    /// through `step`, which then finds the codec as a `step` of its own would have left it
+    /// (a member's end is recorded here, an error kept for `step` to report, output from
+    /// the call that failed dropped as `member` drops it). Only inside a member, with nothing
+    /// stashed, no error kept, and `max_output` further than `out`'s length.
     #[inline]
     pub fn ready(&mut self, input: &mut InBuf<'_>, out: &mut [u8]) -> usize {
-        if out.len() as u64 >= self.max_output - self.total_out {
+        if out.len() as u64 >= self.max_output - self.total_out || !self.may_shortcut() {
             return 0;
         }
-        let Some(codec) = self.shortcut_codec() else { return 0 };
+        let (Some(format), Some(codec)) = (self.format, &mut self.codec) else { return 0 };
         let before = input.pos;
-        let n = codec.ready_output(input, out);
+        let mut n = codec.ready_output(input, out);
+        if n == 0 && !input.is_empty() {
+            let mut output = OutBuf::new(out);
+            let outcome = codec.decode(input, &mut output);
+            n = output.pos;
+            match outcome {
+                Ok(Decoded::OutputFull | Decoded::InputEmpty) => {}
+                Ok(end) => self.close_member(format, end),
+                Err(fault) => {
+                    n = 0;
+                    self.failed = Some(Error::from_fault(format, fault));
+                }
+            }
+        }
         self.total_in += (input.pos - before) as u64;
         self.total_out += n as u64;
         n
@@ -417,6 +433,13 @@ impl DecodeCore {
         }
     }
 
+    /// The codec said `End` or `Skipped`: on to what follows the member.
+    fn close_member(&mut self, format: Format, outcome: Decoded) {
+        // a leading skippable frame is not the member `single_stream` stops after
+        let last = self.single_stream && outcome == Decoded::End;
+        self.state = if last { State::End } else { State::Boundary(Boundary::new(format)) };
+    }
+
     /// One codec call inside a member. `Some` ends the step, `None` goes on.
     fn member(&mut self, input: &mut InBuf<'_>, eof: bool, out: &mut [u8]) -> Result<Option<Step>> {
         // (`let ... else` rather than `ok_or`: an eager `Error` costs a drop on every call)
@@ -458,9 +481,7 @@ impl DecodeCore {
         let done = (produced > 0).then_some(Step::Produced(produced));
         match outcome {
             Decoded::End | Decoded::Skipped => {
-                // a leading skippable frame is not the member `single_stream` stops after
-                let last = self.single_stream && outcome == Decoded::End;
-                self.state = if last { State::End } else { State::Boundary(Boundary::new(format)) };
+                self.close_member(format, outcome);
                 Ok(done)
             }
             Decoded::OutputFull if produced == 0 => Err(no_progress(format)),

@@ -513,3 +513,99 @@ fn small_reads_served_from_held_output_keep_max_output_exact_and_the_counts() {
         }
     }
 }
+
+#[test]
+fn reads_of_any_size_give_what_read_to_end_gives_on_good_and_damaged_input() {
+    // `read` makes one codec call straight on the input at hand where it can
+    // (`DecodeCore::ready`), `read_to_end` takes the stream's state machine for every call:
+    // the bytes, the verdict, the counts and `single_stream`'s stop are the same
+    use std::io::Read;
+    let data = [text(60_000, 21), random(30_000, 22), text(30_000, 23)].concat();
+    let first = 70_000;
+    let verdict = |e: &Error| std::mem::discriminant(e);
+    for format in formats() {
+        let mut packed = compress(&data[..first], format).unwrap();
+        let members = concatenable(format);
+        if members {
+            packed.extend_from_slice(&compress(&data[first..], format).unwrap());
+        } else {
+            packed = compress(&data, format).unwrap();
+        }
+        let len = packed.len();
+        let flip = |at: usize| {
+            let mut bad = packed.clone();
+            bad[at] ^= 0x10;
+            bad
+        };
+        let inputs = [
+            ("good", packed.clone()),
+            ("cut at a third", packed[..len / 3].to_vec()),
+            ("cut one short", packed[..len - 1].to_vec()),
+            ("garbage after", [&packed[..], b"garbage!"].concat()),
+            ("flip in the header", flip(3)),
+            ("flip in the middle", flip(len / 2)),
+            ("flip in the trailer", flip(len - 2)),
+        ];
+        for (name, input) in &inputs {
+            let mut reference = compressio::read::Decoder::new(&input[..], format).unwrap();
+            let mut whole = Vec::new();
+            let whole_result = reference.read_to_end(&mut whole).map_err(Error::from);
+            if *name == "good" {
+                assert!(whole_result.is_ok() && whole == data, "{format:?}");
+            }
+            for read_size in [1, 333, 65_536] {
+                let case = format!("{format:?}, {name}, reads of {read_size}");
+                let mut decoder = compressio::read::Decoder::new(&input[..], format).unwrap();
+                let mut buf = vec![0u8; read_size];
+                let mut out = Vec::new();
+                let result = loop {
+                    match decoder.read(&mut buf) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => out.extend_from_slice(&buf[..n]),
+                        Err(e) => break Err(Error::from(e)),
+                    }
+                };
+                match (&whole_result, &result) {
+                    (Ok(_), Ok(())) => {
+                        assert!(out == whole, "{case}");
+                        let counts = (decoder.total_in(), decoder.total_out());
+                        assert_eq!(counts, (reference.total_in(), reference.total_out()), "{case}");
+                    }
+                    (Err(a), Err(b)) => {
+                        assert_eq!(verdict(a), verdict(b), "{case}: {a:?} / {b:?}");
+                        // how much a codec hands out from the call that meets an error depends
+                        // on the space it is given: one side's bytes lead the other's
+                        let common = out.len().min(whole.len());
+                        assert!(out[..common] == whole[..common], "{case}");
+                        assert_eq!(decoder.total_out(), out.len() as u64, "{case}");
+                        // the error stays
+                        assert!(decoder.read(&mut buf).is_err(), "{case}");
+                    }
+                    (a, b) => panic!("{case}: read_to_end {a:?}, reads {b:?}"),
+                }
+            }
+        }
+        if !members {
+            continue;
+        }
+        // the first member's end met by a fast read: `single_stream` stops there, the second
+        // member is handed back whole
+        for read_size in [333, 65_536] {
+            let config = Config::default().single_stream(true);
+            let mut decoder = compressio::read::Decoder::with_config(&packed[..], format, &config).unwrap();
+            let mut buf = vec![0u8; read_size];
+            let mut out = Vec::new();
+            loop {
+                let n = decoder.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            assert!(out == data[..first], "{format:?}, reads of {read_size}");
+            let (rest, ahead) = decoder.into_parts();
+            let second = compress(&data[first..], format).unwrap();
+            assert!([&ahead[..], rest].concat() == second, "{format:?}, reads of {read_size}");
+        }
+    }
+}

@@ -342,8 +342,9 @@ impl<R: Read> Read for Decoder<R> {
         if out.is_empty() {
             return Ok(0);
         }
-        // a small read the codec can serve at once (not for `read_to_end`'s large ones)
-        let mut input = InBuf::new(self.buf.pending());
+        // one codec call on the input at hand, past the state machine, where that is all a
+        // read needs (not for `read_to_end`, whose reads take `read_inner`)
+        let mut input = InBuf::with_room(self.buf.pending(), self.buf.capacity());
         let ready = self.core.ready(&mut input, out);
         self.buf.consume(input.pos);
         if ready > 0 {
