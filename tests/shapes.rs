@@ -514,11 +514,43 @@ fn small_reads_served_from_held_output_keep_max_output_exact_and_the_counts() {
     }
 }
 
+/// A reading decoder and its counts, for tests over the reading shapes.
+trait Counted: std::io::Read {
+    fn counts(&self) -> (u64, u64);
+}
+
+impl<R: std::io::Read> Counted for compressio::read::Decoder<R> {
+    fn counts(&self) -> (u64, u64) {
+        (self.total_in(), self.total_out())
+    }
+}
+
+impl<R: std::io::BufRead> Counted for compressio::bufread::Decoder<R> {
+    fn counts(&self) -> (u64, u64) {
+        (self.total_in(), self.total_out())
+    }
+}
+
+/// The reading shapes: `read::Decoder`, and `bufread::Decoder` over the slice and over a
+/// 1000-byte `BufReader`.
+fn reading_decoders(input: &[u8], format: Format) -> Vec<(&'static str, Box<dyn Counted + '_>)> {
+    use compressio::{bufread, read};
+    vec![
+        ("read", Box::new(read::Decoder::new(input, format).unwrap())),
+        ("bufread", Box::new(bufread::Decoder::new(input, format).unwrap())),
+        (
+            "bufread, 1000-byte BufReader",
+            Box::new(bufread::Decoder::new(std::io::BufReader::with_capacity(1000, input), format).unwrap()),
+        ),
+    ]
+}
+
 #[test]
 fn reads_of_any_size_give_what_read_to_end_gives_on_good_and_damaged_input() {
-    // `read` makes one codec call straight on the input at hand where it can
-    // (`DecodeCore::ready`), `read_to_end` takes the stream's state machine for every call:
-    // the bytes, the verdict, the counts and `single_stream`'s stop are the same
+    // `read::Decoder::read` makes one codec call straight on the input at hand where it can
+    // (`DecodeCore::ready`), its `read_to_end` takes the stream's state machine for every
+    // call, and `bufread::Decoder` always does: through every reading shape, the bytes, the
+    // verdict and the counts are the same, and `single_stream` stops at the same place
     use std::io::Read;
     let data = [text(60_000, 21), random(30_000, 22), text(30_000, 23)].concat();
     let first = 70_000;
@@ -547,15 +579,18 @@ fn reads_of_any_size_give_what_read_to_end_gives_on_good_and_damaged_input() {
             ("flip in the trailer", flip(len - 2)),
         ];
         for (name, input) in &inputs {
+            // the reference: `read_to_end` through `read::Decoder`
             let mut reference = compressio::read::Decoder::new(&input[..], format).unwrap();
             let mut whole = Vec::new();
             let whole_result = reference.read_to_end(&mut whole).map_err(Error::from);
             if *name == "good" {
                 assert!(whole_result.is_ok() && whole == data, "{format:?}");
             }
-            for read_size in [1, 333, 65_536] {
-                let case = format!("{format:?}, {name}, reads of {read_size}");
-                let mut decoder = compressio::read::Decoder::new(&input[..], format).unwrap();
+            let sizes = [1, 333, 65_536];
+            let shapes = (0..3).flat_map(|shape| sizes.map(|size| (shape, size)));
+            for (shape, read_size) in shapes {
+                let (shape, mut decoder) = reading_decoders(input, format).swap_remove(shape);
+                let case = format!("{format:?}, {shape}, {name}, reads of {read_size}");
                 let mut buf = vec![0u8; read_size];
                 let mut out = Vec::new();
                 let result = loop {
@@ -568,8 +603,8 @@ fn reads_of_any_size_give_what_read_to_end_gives_on_good_and_damaged_input() {
                 match (&whole_result, &result) {
                     (Ok(_), Ok(())) => {
                         assert!(out == whole, "{case}");
-                        let counts = (decoder.total_in(), decoder.total_out());
-                        assert_eq!(counts, (reference.total_in(), reference.total_out()), "{case}");
+                        let counts = (reference.total_in(), reference.total_out());
+                        assert_eq!(decoder.counts(), counts, "{case}");
                     }
                     (Err(a), Err(b)) => {
                         assert_eq!(verdict(a), verdict(b), "{case}: {a:?} / {b:?}");
@@ -577,7 +612,7 @@ fn reads_of_any_size_give_what_read_to_end_gives_on_good_and_damaged_input() {
                         // on the space it is given: one side's bytes lead the other's
                         let common = out.len().min(whole.len());
                         assert!(out[..common] == whole[..common], "{case}");
-                        assert_eq!(decoder.total_out(), out.len() as u64, "{case}");
+                        assert_eq!(decoder.counts().1, out.len() as u64, "{case}");
                         // the error stays
                         assert!(decoder.read(&mut buf).is_err(), "{case}");
                     }
