@@ -628,15 +628,7 @@ fn reads_of_any_size_give_what_read_to_end_gives_on_good_and_damaged_input() {
         for read_size in [333, 65_536] {
             let config = Config::default().single_stream(true);
             let mut decoder = compressio::read::Decoder::with_config(&packed[..], format, &config).unwrap();
-            let mut buf = vec![0u8; read_size];
-            let mut out = Vec::new();
-            loop {
-                let n = decoder.read(&mut buf).unwrap();
-                if n == 0 {
-                    break;
-                }
-                out.extend_from_slice(&buf[..n]);
-            }
+            let out = read_chunked(&mut decoder, &[read_size]).unwrap();
             assert!(out == data[..first], "{format:?}, reads of {read_size}");
             let (rest, ahead) = decoder.into_parts();
             let second = compress(&data[first..], format).unwrap();
