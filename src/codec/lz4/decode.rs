@@ -79,23 +79,28 @@ pub(crate) struct Lz4Decoder {
     deferred: Option<Fault>,
 }
 
-/// What a batch of a frame's content must pass before anyone sees it: the running content
-/// checksum and the declared content size (the same checks as for one block).
-fn check_content<'a>(
-    frame: &Descriptor,
+/// What a frame's content decoded in parallel batches must pass: the declared content size
+/// (each batch before anyone sees it) and the running content checksum (its bytes as they go
+/// out), the same checks as for one block.
+struct Tally<'a> {
+    frame: &'a Descriptor,
     hasher: &'a mut Xxh32,
     produced: &'a mut u64,
-) -> impl FnMut(&[u8]) -> CodecResult<()> + 'a {
-    let (checksum, size) = (frame.content_checksum, frame.content_size);
-    move |content| {
-        if checksum {
-            hasher.update(content);
-        }
-        *produced += content.len() as u64;
-        if size.is_some_and(|size| *produced > size) {
+}
+
+impl super::parallel::Content for Tally<'_> {
+    fn count(&mut self, len: usize) -> CodecResult<()> {
+        *self.produced += len as u64;
+        if self.frame.content_size.is_some_and(|size| *self.produced > size) {
             return Err(Fault::corrupt("frame is longer than its declared content size"));
         }
         Ok(())
+    }
+
+    fn hash(&mut self, content: &[u8]) {
+        if self.frame.content_checksum {
+            self.hasher.update(content);
+        }
     }
 }
 
@@ -368,7 +373,11 @@ impl Lz4Decoder {
             return Ok(Some(Decoded::OutputFull));
         }
         let Some(par) = &mut self.parallel else { return Err(Fault::backend("no parallel decoder")) };
-        par.drain(output, true, &mut check_content(&self.frame, &mut self.hasher, &mut self.produced))?;
+        par.drain(
+            output,
+            true,
+            &mut Tally { frame: &self.frame, hasher: &mut self.hasher, produced: &mut self.produced },
+        )?;
         Ok(None)
     }
 
@@ -379,7 +388,7 @@ impl Lz4Decoder {
                 par.drain(
                     output,
                     false,
-                    &mut check_content(&self.frame, &mut self.hasher, &mut self.produced),
+                    &mut Tally { frame: &self.frame, hasher: &mut self.hasher, produced: &mut self.produced },
                 )?;
                 if par.is_writing() {
                     return Ok(Decoded::OutputFull);
@@ -610,7 +619,7 @@ impl Decode for Lz4Decoder {
     /// is the truncation).
     fn end_of_input(&mut self, output: &mut OutBuf<'_>) -> CodecResult<()> {
         let Some(par) = self.parallel.as_mut().filter(|_| self.in_parallel) else { return Ok(()) };
-        let mut check = check_content(&self.frame, &mut self.hasher, &mut self.produced);
+        let mut check = Tally { frame: &self.frame, hasher: &mut self.hasher, produced: &mut self.produced };
         while !par.is_idle() && !output.is_full() {
             if !par.submit()? || !par.is_idle() {
                 par.drain(output, true, &mut check)?;

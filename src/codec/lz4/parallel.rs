@@ -3,8 +3,9 @@
 //! The decoder (`decode.rs`) walks the frame as always and, instead of decoding each block,
 //! appends it to a batch of about 1 MiB of blocks; full batches go to the worker threads of
 //! the parallel engine (`codec/parallel.rs`), which hands them back decoded and in order. The
-//! decoder then does what it does for one block — content checksum, content size — over each
-//! batch's output before the caller sees a byte of it, so a bad block is reported where one
+//! decoder then does what it does for one block over each batch's output: the content size
+//! before the caller sees a byte of it, the content checksum over its bytes as they are copied
+//! out (checked at the frame's end, as on one thread). So a bad block is reported where one
 //! thread reports it, with no output from it or after it. Batches amortise the per-message
 //! costs over lz4's small blocks (64 KiB by default: a block takes about 20 µs to decode).
 //!
@@ -100,6 +101,15 @@ fn decode_batch(mut batch: &[u8], out: &mut Vec<u8>, at: &mut usize) -> CodecRes
     Ok(())
 }
 
+/// What the decoder checks of the content coming out of the batches.
+pub(super) trait Content {
+    /// A decoded batch of `len` bytes is about to be written out (its declared size).
+    fn count(&mut self, len: usize) -> CodecResult<()>;
+    /// Bytes as they are written out, in order (its checksum). Hashing each piece just before
+    /// it is copied out reads the batch, which another core wrote, from memory once, not twice.
+    fn hash(&mut self, content: &[u8]);
+}
+
 /// The batches of one decoder: the one being filled, those in flight, the one being written.
 pub(super) struct ParallelBlocks {
     /// Inline (no thread) until the first full batch: a frame smaller than a batch never
@@ -174,14 +184,10 @@ impl ParallelBlocks {
     }
 
     /// Write decoded batches out in order, as far as `output` allows (`wait`: wait for the
-    /// next one if none is ready). `check` sees each batch's content first, in order. A batch
-    /// with a bad block is written out up to that block, and then its fault is returned.
-    pub fn drain(
-        &mut self,
-        output: &mut OutBuf<'_>,
-        wait: bool,
-        check: &mut dyn FnMut(&[u8]) -> CodecResult<()>,
-    ) -> CodecResult<()> {
+    /// next one if none is ready). `check` counts each batch before any of it is written out
+    /// and hashes its bytes as they go, in order. A batch with a bad block is written out up
+    /// to that block, and then its fault is returned.
+    pub fn drain(&mut self, output: &mut OutBuf<'_>, wait: bool, check: &mut dyn Content) -> CodecResult<()> {
         let result = self.write_out(output, wait, check);
         if result.is_err() {
             // the stream ends here: nothing after the bad block may come out
@@ -194,10 +200,12 @@ impl ParallelBlocks {
         &mut self,
         output: &mut OutBuf<'_>,
         mut wait: bool,
-        check: &mut dyn FnMut(&[u8]) -> CodecResult<()>,
+        check: &mut dyn Content,
     ) -> CodecResult<()> {
         loop {
             if let Some(block) = &mut self.writing {
+                let (from, room) = (block.pos, output.spare_len());
+                check.hash(&block.output[from..block.output.len().min(from + room)]);
                 if !drain_block(block, output) {
                     return Ok(());
                 }
@@ -211,7 +219,7 @@ impl ParallelBlocks {
             }
             match self.engine.next_block(wait)? {
                 Some(block) => {
-                    check(&block.output)?;
+                    check.count(block.output.len())?;
                     self.writing = Some(block);
                     wait = false;
                 }
