@@ -88,10 +88,15 @@ impl<'a> OutBuf<'a> {
     /// of `src` has been copied out.
     pub fn drain(&mut self, src: &[u8], from: &mut usize) -> bool {
         let n = (src.len() - *from).min(self.spare_len());
-        self.data[self.pos..self.pos + n].copy_from_slice(&src[*from..*from + n]);
-        self.pos += n;
+        self.put(&src[*from..*from + n]);
         *from += n;
         *from == src.len()
+    }
+
+    /// Copy all of `src`, which must fit in the free space.
+    pub fn put(&mut self, src: &[u8]) {
+        self.data[self.pos..self.pos + src.len()].copy_from_slice(src);
+        self.pos += src.len();
     }
 }
 

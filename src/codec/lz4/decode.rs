@@ -55,7 +55,10 @@ pub(crate) struct Lz4Decoder {
     /// A compressed block (plus its checksum) assembled across calls.
     block: Vec<u8>,
     /// Decompressed output waiting for space in the caller's buffer: `decoded_pos..decoded_end`.
-    /// Its length only grows (to the frame's block maximum), so it is zeroed once.
+    /// Its length only grows (to the frame's block maximum), so it is zeroed once. Its bytes
+    /// are hashed for the content checksum as they go out (`take_decoded`), not when the block
+    /// is decoded: a 4 MiB block is then read from memory once, hashed and copied piece by
+    /// piece while each piece is in cache.
     decoded: Vec<u8>,
     decoded_pos: usize,
     decoded_end: usize,
@@ -226,7 +229,7 @@ impl Lz4Decoder {
             block::decompress_into(data, dst).map_err(|e| Fault::corrupt(format!("invalid block: {e}")))?
         };
         let out = &dst[..n];
-        if self.frame.content_checksum {
+        if direct && self.frame.content_checksum {
             self.hasher.update(out);
         }
         if self.frame.linked {
@@ -243,6 +246,19 @@ impl Lz4Decoder {
             self.decoded_pos = 0;
         }
         Ok(())
+    }
+
+    /// The next `len` bytes (or fewer, what is left) of the staged block, hashed for the
+    /// content checksum as they go out.
+    fn take_decoded(&mut self, len: usize) -> &[u8] {
+        let from = self.decoded_pos;
+        let to = self.decoded_end.min(from + len);
+        self.decoded_pos = to;
+        let piece = &self.decoded[from..to];
+        if self.frame.content_checksum {
+            self.hasher.update(piece);
+        }
+        piece
     }
 
     /// Check the whole block (in `data`, checksum after it) and decode it.
@@ -395,7 +411,8 @@ impl Lz4Decoder {
                 }
             }
             if self.decoded_pos < self.decoded_end {
-                if !output.drain(&self.decoded[..self.decoded_end], &mut self.decoded_pos) {
+                output.put(self.take_decoded(output.spare_len()));
+                if self.decoded_pos < self.decoded_end {
                     return Ok(Decoded::OutputFull);
                 }
                 self.decoded_pos = 0;
@@ -585,7 +602,7 @@ impl Decode for Lz4Decoder {
         // small reads inside a block, the common call, stay out of `walk`'s large frame
         if self.deferred.is_none() {
             if self.decoded_end - self.decoded_pos > output.spare_len() {
-                output.drain(&self.decoded[..self.decoded_end], &mut self.decoded_pos);
+                output.put(self.take_decoded(output.spare_len()));
                 return Ok(Decoded::OutputFull);
             }
             if let State::Stored { size, left, hashed } = self.state {
@@ -636,8 +653,7 @@ impl Decode for Lz4Decoder {
         let (from, len) = (self.decoded_pos, output.len());
         if self.deferred.is_none() && self.decoded_end - from > len {
             // a decoded block staged for reads smaller than it (its checks are behind it)
-            output.copy_from_slice(&self.decoded[from..from + len]);
-            self.decoded_pos += len;
+            output.copy_from_slice(self.take_decoded(len));
             return len;
         }
         // inside a stored block: the copy `decode` would make
