@@ -238,7 +238,7 @@ fn peak_rss_matches_what_we_count_plus_what_liblzma_reports() {
                 if liblzma {
                     // and liblzma's report is real memory, within the estimate's tolerance. The
                     // small decoders' RSS sits a steady ~340 KiB above their estimate (xz 1 d:
-                    // 152.6 KiB estimated, 492 KiB grown, in four runs of four), and a few
+                    // 152.6 KiB estimated, 492 KiB grown in each of five runs), and a few
                     // pages more made a 256 KiB slack fail now and then: 512 KiB, still well
                     // under the MiB-sized encoders' and level-4+ decoders' figures it checks
                     assert!(rss_within(rss_growth, estimate, 0.25, 512 * 1024), "{line}");
