@@ -52,7 +52,8 @@ pub(crate) struct Lz4Decoder {
     frame: Descriptor,
     /// The frame's block maximum size.
     block_max: usize,
-    /// A compressed block (plus its checksum) assembled across calls.
+    /// A compressed block (plus its checksum) assembled across calls, on one thread (in
+    /// parallel, blocks are assembled in the batch itself: `ParallelBlocks::fill`).
     block: Vec<u8>,
     /// Decompressed output waiting for space in the caller's buffer: `decoded_pos..decoded_end`.
     /// Its length only grows (to the frame's block maximum), so it is zeroed once. Its bytes
@@ -490,27 +491,17 @@ impl Lz4Decoder {
                     }
                 }
                 State::BlockData { size, stored } if self.in_parallel => {
-                    let full = self
-                        .parallel
-                        .as_mut()
-                        .map_or(Ok(true), |par| Ok(par.batch_full() && !par.submit()?))?;
-                    if full {
+                    let Some(par) = &mut self.parallel else {
+                        return Err(Fault::backend("no parallel decoder"));
+                    };
+                    if !par.filling() && par.batch_full() && !par.submit()? {
                         // every slot is taken: the oldest batch must be written out first
                         if let Some(outcome) = self.write_oldest_batch(output)? {
                             return Ok(outcome);
                         }
                         continue;
                     }
-                    let (checksum, block_max) = (self.frame.block_checksum, self.block_max);
-                    let total = size + if checksum { 4 } else { 0 };
-                    let added = self.with_block(input, total, |this, data| {
-                        match &mut this.parallel {
-                            Some(par) => par.add(data, size, stored, checksum, block_max),
-                            None => return Err(Fault::backend("no parallel decoder")),
-                        }
-                        Ok(())
-                    })?;
-                    if added.is_none() {
+                    if !par.fill(input, size, stored, self.frame.block_checksum, self.block_max) {
                         return Ok(Decoded::InputEmpty);
                     }
                     self.state = State::BlockHeader;
@@ -636,6 +627,8 @@ impl Decode for Lz4Decoder {
     /// is the truncation).
     fn end_of_input(&mut self, output: &mut OutBuf<'_>) -> CodecResult<()> {
         let Some(par) = self.parallel.as_mut().filter(|_| self.in_parallel) else { return Ok(()) };
+        // the incomplete block is the truncation: only the complete ones before it go out
+        par.drop_open();
         let mut check = Tally { frame: &self.frame, hasher: &mut self.hasher, produced: &mut self.produced };
         while !par.is_idle() && !output.is_full() {
             if !par.submit()? || !par.is_idle() {

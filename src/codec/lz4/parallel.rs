@@ -18,7 +18,7 @@ use lz4_flex::block;
 use xxhash_rust::xxh32::xxh32;
 
 use crate::codec::parallel::{drain_block, Block, BlockCompressor, Parallel};
-use crate::codec::{CodecResult, Fault, OutBuf};
+use crate::codec::{CodecResult, Fault, InBuf, OutBuf};
 
 /// Frames whose blocks are smaller than this stay on one thread: only 4 MiB blocks (the lz4
 /// CLI's default) go to the workers. lz4 decodes at about the speed of a memory copy, so the
@@ -120,6 +120,12 @@ pub(super) struct ParallelBlocks {
     /// How much content the batch being filled may decode to.
     batch_content: usize,
     writing: Option<Block<Option<Fault>>>,
+    /// How much of the block at the batch's end is still to come (0: none is open).
+    open: usize,
+    /// Where that block's record starts in the batch.
+    open_at: usize,
+    /// What that block adds to `batch_content`.
+    open_content: usize,
 }
 
 impl ParallelBlocks {
@@ -130,6 +136,9 @@ impl ParallelBlocks {
             started: false,
             batch_content: 0,
             writing: None,
+            open: 0,
+            open_at: 0,
+            open_content: 0,
         })
     }
 
@@ -144,20 +153,58 @@ impl ParallelBlocks {
         self.batch_content >= BATCH
     }
 
-    /// Add a whole block (`data` with its checksum after it when `checksum`) to the batch.
-    pub fn add(&mut self, data: &[u8], size: usize, stored: bool, checksum: bool, block_max: usize) {
+    /// Copy what `input` holds of a block (`size` bytes, then its checksum when `checksum`)
+    /// into the batch being filled, straight from the input: a block larger than the input
+    /// buffer (4 MiB blocks always are) is not staged elsewhere first. True once the whole
+    /// block is in; until then the batch is not submitted (`open`).
+    pub fn fill(
+        &mut self,
+        input: &mut InBuf<'_>,
+        size: usize,
+        stored: bool,
+        checksum: bool,
+        block_max: usize,
+    ) -> bool {
         let batch = self.engine.current_mut();
-        let flags = if stored { STORED } else { 0 } | if checksum { CHECKSUM } else { 0 };
-        batch.push(flags);
-        batch.extend_from_slice(&(block_max as u32).to_le_bytes());
-        batch.extend_from_slice(&(size as u32).to_le_bytes());
-        batch.extend_from_slice(data);
-        // (at least 1: a batch holding only empty blocks still has to be checked)
-        self.batch_content += if stored { size.max(1) } else { block_max };
+        if self.open == 0 {
+            self.open_at = batch.len();
+            self.open = size + if checksum { 4 } else { 0 };
+            let flags = if stored { STORED } else { 0 } | if checksum { CHECKSUM } else { 0 };
+            batch.push(flags);
+            batch.extend_from_slice(&(block_max as u32).to_le_bytes());
+            batch.extend_from_slice(&(size as u32).to_le_bytes());
+            // (at least 1: a batch holding only empty blocks still has to be checked)
+            self.open_content = if stored { size.max(1) } else { block_max };
+            self.batch_content += self.open_content;
+        }
+        let take = self.open.min(input.rest().len());
+        batch.extend_from_slice(&input.rest()[..take]);
+        input.advance(take);
+        self.open -= take;
+        self.open == 0
+    }
+
+    /// Whether a block is partly in the batch being filled (`fill` has not completed it).
+    pub fn filling(&self) -> bool {
+        self.open > 0
+    }
+
+    /// Take the partly added block back out of the batch: the input ended inside it.
+    pub fn drop_open(&mut self) {
+        if self.open > 0 {
+            let start = self.open_at;
+            self.engine.current_mut().truncate(start);
+            self.batch_content -= self.open_content;
+            self.open = 0;
+        }
     }
 
     /// Submit the batch being filled, if there is room in flight; false if not.
     pub fn submit(&mut self) -> CodecResult<bool> {
+        if self.open > 0 {
+            // a batch goes out with whole blocks only
+            return Err(Fault::backend("lz4 batch submitted with a block half in"));
+        }
         if !self.started && self.batch_full() && self.engine.is_idle() && self.writing.is_none() {
             // a frame of more than one batch: from here on, the workers
             let mut threaded = Parallel::new(workers(self.threads), BATCH, 0, || Ok(BatchDecoder))?;
@@ -235,6 +282,7 @@ impl ParallelBlocks {
         }
         self.engine.current_mut().clear();
         self.batch_content = 0;
+        self.open = 0;
         self.engine.reset()
     }
 }
