@@ -120,12 +120,18 @@ pub(super) struct ParallelBlocks {
     /// How much content the batch being filled may decode to.
     batch_content: usize,
     writing: Option<Block<Option<Fault>>>,
-    /// How much of the block at the batch's end is still to come (0: none is open).
-    open: usize,
-    /// Where that block's record starts in the batch.
-    open_at: usize,
-    /// What that block adds to `batch_content`.
-    open_content: usize,
+    /// The block at the batch's end that `fill` has not completed, if any.
+    open: Option<OpenBlock>,
+}
+
+/// A block partly copied into the batch being filled.
+struct OpenBlock {
+    /// How much of it (data, then checksum) is still to come.
+    left: usize,
+    /// Where its record starts in the batch.
+    at: usize,
+    /// What it adds to `batch_content`.
+    content: usize,
 }
 
 impl ParallelBlocks {
@@ -136,9 +142,7 @@ impl ParallelBlocks {
             started: false,
             batch_content: 0,
             writing: None,
-            open: 0,
-            open_at: 0,
-            open_content: 0,
+            open: None,
         })
     }
 
@@ -166,42 +170,44 @@ impl ParallelBlocks {
         block_max: usize,
     ) -> bool {
         let batch = self.engine.current_mut();
-        if self.open == 0 {
-            self.open_at = batch.len();
-            self.open = size + if checksum { 4 } else { 0 };
+        let open = self.open.get_or_insert_with(|| {
+            let at = batch.len();
             let flags = if stored { STORED } else { 0 } | if checksum { CHECKSUM } else { 0 };
             batch.push(flags);
             batch.extend_from_slice(&(block_max as u32).to_le_bytes());
             batch.extend_from_slice(&(size as u32).to_le_bytes());
             // (at least 1: a batch holding only empty blocks still has to be checked)
-            self.open_content = if stored { size.max(1) } else { block_max };
-            self.batch_content += self.open_content;
-        }
-        let take = self.open.min(input.rest().len());
+            let content = if stored { size.max(1) } else { block_max };
+            self.batch_content += content;
+            OpenBlock { left: size + if checksum { 4 } else { 0 }, at, content }
+        });
+        let take = open.left.min(input.rest().len());
         batch.extend_from_slice(&input.rest()[..take]);
         input.advance(take);
-        self.open -= take;
-        self.open == 0
+        open.left -= take;
+        if open.left > 0 {
+            return false;
+        }
+        self.open = None;
+        true
     }
 
     /// Whether a block is partly in the batch being filled (`fill` has not completed it).
     pub fn filling(&self) -> bool {
-        self.open > 0
+        self.open.is_some()
     }
 
     /// Take the partly added block back out of the batch: the input ended inside it.
     pub fn drop_open(&mut self) {
-        if self.open > 0 {
-            let start = self.open_at;
-            self.engine.current_mut().truncate(start);
-            self.batch_content -= self.open_content;
-            self.open = 0;
+        if let Some(open) = self.open.take() {
+            self.engine.current_mut().truncate(open.at);
+            self.batch_content -= open.content;
         }
     }
 
     /// Submit the batch being filled, if there is room in flight; false if not.
     pub fn submit(&mut self) -> CodecResult<bool> {
-        if self.open > 0 {
+        if self.open.is_some() {
             // a batch goes out with whole blocks only
             return Err(Fault::backend("lz4 batch submitted with a block half in"));
         }
@@ -282,7 +288,7 @@ impl ParallelBlocks {
         }
         self.engine.current_mut().clear();
         self.batch_content = 0;
-        self.open = 0;
+        self.open = None;
         self.engine.reset()
     }
 }
