@@ -38,6 +38,46 @@ pub(crate) trait BlockCompressor: Send + 'static {
     const KEEP_OUTPUT: bool = false;
 }
 
+/// What starting the workers takes (see `Parallel::unstarted`).
+struct Unstarted<C: BlockCompressor> {
+    compressors: Vec<C>,
+    jobs: std::sync::Arc<std::sync::Mutex<Receiver<Job>>>,
+    done: Sender<Done<C::Summary>>,
+}
+
+impl<C: BlockCompressor> Unstarted<C> {
+    /// One thread per compressor, each taking the next job from the shared queue.
+    fn start(self) -> CodecResult<Vec<JoinHandle<()>>> {
+        let mut workers = Vec::with_capacity(self.compressors.len());
+        for (i, mut compressor) in self.compressors.into_iter().enumerate() {
+            let jobs = self.jobs.clone();
+            let done = self.done.clone();
+            let worker = std::thread::Builder::new()
+                .name(format!("compressio-{i}"))
+                .spawn(move || loop {
+                    // one worker takes the next job; the lock is held only while receiving
+                    let job = match jobs.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(mut job) = job else { return };
+                    if !C::KEEP_OUTPUT {
+                        job.output.clear();
+                    }
+                    let result = compressor.compress_block(&job.dict, &job.input, &mut job.output);
+                    let reply =
+                        Done { seq: job.seq, dict: job.dict, input: job.input, output: job.output, result };
+                    if done.send(reply).is_err() {
+                        return;
+                    }
+                })
+                .map_err(|e| Fault::backend(format!("cannot start a worker thread: {e}")))?;
+            workers.push(worker);
+        }
+        Ok(workers)
+    }
+}
+
 struct Job {
     seq: u64,
     dict: Vec<u8>,
@@ -73,6 +113,11 @@ pub(crate) struct Parallel<C: BlockCompressor> {
     jobs: Option<Sender<Job>>,
     results: Receiver<Done<C::Summary>>,
     workers: Vec<JoinHandle<()>>,
+    /// The workers' compressors and channel ends until the first block goes to a worker: the
+    /// threads start then, so that a stream that never hands a block over (a small message,
+    /// lz4 on data that does not compress) never pays for starting and joining them (1–2 ms
+    /// here, against 10 ms for compressing 16 MiB of random bytes with lz4).
+    unstarted: Option<Box<Unstarted<C>>>,
     /// The caller's own compressor, run by `submit` itself: with no worker threads (`threads`
     /// 0) for every block, and with [`Parallel::sharing`] whenever the workers have
     /// `queue_limit` blocks between them.
@@ -94,9 +139,10 @@ pub(crate) struct Parallel<C: BlockCompressor> {
 }
 
 impl<C: BlockCompressor> Parallel<C> {
-    /// `threads` workers, each with its own compressor from `make` (whose failure is returned); with 0, no thread: each
-    /// block is compressed when it is submitted, by the caller's thread (the same blocks and
-    /// bytes, one block outstanding at a time).
+    /// `threads` workers, each with its own compressor from `make` (whose failure is
+    /// returned), started when the first block goes to them; with 0, no thread: each block is
+    /// compressed when it is submitted, by the caller's thread (the same blocks and bytes, one
+    /// block outstanding at a time).
     pub fn new(
         threads: usize,
         block_size: usize,
@@ -107,33 +153,9 @@ impl<C: BlockCompressor> Parallel<C> {
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
         let (done_tx, done_rx) = mpsc::channel();
-        let mut workers = Vec::with_capacity(threads);
-        for i in 0..threads {
-            let jobs = job_rx.clone();
-            let done: Sender<Done<C::Summary>> = done_tx.clone();
-            let mut compressor = make()?;
-            let worker = std::thread::Builder::new()
-                .name(format!("compressio-{i}"))
-                .spawn(move || loop {
-                    // one worker takes the next job; the lock is held only while receiving
-                    let job = match jobs.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok(mut job) = job else { return };
-                    if !C::KEEP_OUTPUT {
-                        job.output.clear();
-                    }
-                    let result = compressor.compress_block(&job.dict, &job.input, &mut job.output);
-                    let reply =
-                        Done { seq: job.seq, dict: job.dict, input: job.input, output: job.output, result };
-                    if done.send(reply).is_err() {
-                        return;
-                    }
-                })
-                .map_err(|e| Fault::backend(format!("cannot start a worker thread: {e}")))?;
-            workers.push(worker);
-        }
+        let compressors = (0..threads).map(|_| make()).collect::<CodecResult<Vec<C>>>()?;
+        let unstarted =
+            (threads > 0).then(|| Box::new(Unstarted { compressors, jobs: job_rx, done: done_tx }));
         Ok(Parallel {
             block_size,
             dict_size,
@@ -141,7 +163,8 @@ impl<C: BlockCompressor> Parallel<C> {
             history: Vec::with_capacity(dict_size),
             jobs: Some(job_tx),
             results: done_rx,
-            workers,
+            workers: Vec::new(),
+            unstarted,
             inline,
             queue_limit: 0,
             next_seq: 0,
@@ -258,6 +281,9 @@ impl<C: BlockCompressor> Parallel<C> {
             self.waiting.insert(self.next_seq, Done { seq: self.next_seq, dict, input, output, result });
             self.next_seq += 1;
             return Ok(());
+        }
+        if let Some(unstarted) = self.unstarted.take() {
+            self.workers = (*unstarted).start()?;
         }
         let job = Job { seq: self.next_seq, dict, input, output };
         match &self.jobs {
@@ -519,7 +545,7 @@ mod tests {
 
         // threads(1): no worker at all, every block on the caller's thread
         let one = Parallel::sharing(1, 1000, 0, || Ok(Copy)).unwrap();
-        assert!(one.workers.is_empty());
+        assert!(one.workers.is_empty() && one.unstarted.is_none());
         let (out, who) = run(one, &data);
         assert_eq!(out, data);
         assert_eq!(who.len(), 41);
@@ -527,7 +553,9 @@ mod tests {
 
         // threads(3): two workers, and the caller takes blocks whenever they hold four
         let three = Parallel::sharing(3, 1000, 0, || Ok(Copy)).unwrap();
-        assert_eq!(three.workers.len(), 2);
+        // (their threads start with the first block handed to them)
+        assert!(three.workers.is_empty());
+        assert_eq!(three.unstarted.as_ref().map(|u| u.compressors.len()), Some(2));
         assert_eq!(three.max_outstanding, 6);
         assert_eq!(Parallel::sharing(1, 1000, 0, || Ok(Copy)).unwrap().max_outstanding, 1);
         let (out, who) = run(three, &data);
@@ -539,5 +567,21 @@ mod tests {
         let (out, who) = run(Parallel::new(2, 1000, 0, || Ok(Copy)).unwrap(), &data);
         assert_eq!(out, data);
         assert!(!who.contains(&caller));
+    }
+
+    #[test]
+    fn worker_threads_start_with_the_first_block_handed_to_them() {
+        let mut engine = Parallel::new(2, 1000, 0, || Ok(Copy)).unwrap();
+        assert!(engine.workers.is_empty(), "started before any block");
+        engine.submit().unwrap(); // nothing to submit: still none
+        assert!(engine.workers.is_empty() && engine.unstarted.is_some());
+        let data = [7u8; 1500];
+        engine.push(&mut InBuf::new(&data)).unwrap(); // one full block goes out
+        assert_eq!(engine.workers.len(), 2);
+        assert!(engine.unstarted.is_none());
+        let block = engine.next_block(true).unwrap().expect("the block");
+        assert_eq!(block.output, &data[..1000]);
+        // dropping an engine whose workers never started does not hang
+        drop(Parallel::new(3, 1000, 0, || Ok(Copy)).unwrap());
     }
 }
