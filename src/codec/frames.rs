@@ -314,7 +314,6 @@ enum Scan {
 pub(crate) struct ThreadedMembers<M: Measure> {
     measure: M,
     make: std::sync::Arc<MakeDecoder>,
-    threads: usize,
     /// Whether threads are worth it, once a batch of at least `SAMPLE` bytes has been decoded
     /// (inline): it decoded to at least `WORTH_IT` times its size. If not, every member
     /// decodes on the caller's thread (see `take`).
@@ -325,8 +324,8 @@ pub(crate) struct ThreadedMembers<M: Measure> {
     long_io: (u64, u64),
     /// Go on through directly following members (not `single_stream`).
     follow: bool,
+    /// Held back until threads are worth it.
     engine: Parallel<BatchDecoder>,
-    started: bool,
     /// The batch being gathered: its members' lengths, bytes and declared output.
     lens: Vec<usize>,
     bytes: usize,
@@ -351,11 +350,12 @@ pub(crate) struct ThreadedMembers<M: Measure> {
 /// batches, copying the output out) is small, and with `threads` workers beside it the three
 /// threads shared two cores: 128 MiB of text as BGZF (examples/decode_threads), threads(2)
 /// against one, went from 1.54× to 1.82× (bgzip's: 1.66× to 1.83×), zstd `seekable(1 MiB)`
-/// from 1.49× to 1.78× and pzstd's 8 MiB frames from 1.11× to 1.41×. `engine(1)`: the
-/// caller's thread alone, until the threads start.
+/// from 1.49× to 1.78× and pzstd's 8 MiB frames from 1.11× to 1.41×. Held back (the caller's
+/// thread alone) until threads are worth it.
 fn engine(threads: usize, make: &std::sync::Arc<MakeDecoder>) -> CodecResult<Parallel<BatchDecoder>> {
     // (batches are gathered by `add_member`: no block size to preallocate)
-    Parallel::sharing(threads, 0, 0, || Ok(BatchDecoder { decoder: None, make: make.clone() }))
+    Parallel::sharing(threads, 0, 0, || Ok(BatchDecoder { decoder: None, make: make.clone() }))?
+        .hold(|| Ok(BatchDecoder { decoder: None, make: make.clone() }))
 }
 
 /// The most the threaded decoder's buffers hold for `threads` threads (the decoders
@@ -401,14 +401,12 @@ impl<M: Measure> ThreadedMembers<M> {
         let make = std::sync::Arc::new(make);
         Ok(ThreadedMembers {
             measure,
-            engine: engine(1, &make)?,
+            engine: engine(threads, &make)?,
             make,
-            threads,
             worth_it: None,
             sample: None,
             long_io: (0, 0),
             follow: !single_stream,
-            started: false,
             lens: Vec::new(),
             bytes: 0,
             declared: 0,
@@ -528,14 +526,8 @@ impl<M: Measure> ThreadedMembers<M> {
 
     /// Make room for a batch (starting the threads for a second one); false if none now.
     fn make_room(&mut self) -> CodecResult<bool> {
-        if !self.started && self.worth_it == Some(true) {
-            if !self.engine.is_idle() || self.writing.is_some() || self.rest.is_some() {
-                return Ok(false);
-            }
-            let pending = std::mem::take(self.engine.current_mut());
-            self.engine = engine(self.threads, &self.make)?;
-            *self.engine.current_mut() = pending;
-            self.started = true;
+        if self.worth_it == Some(true) {
+            self.engine.release();
         }
         Ok(self.engine.has_room())
     }
@@ -835,7 +827,7 @@ impl<M: Measure> Decode for ThreadedMembers<M> {
     }
 
     fn eager_input(&self) -> bool {
-        self.started
+        !self.engine.is_held()
     }
 
     fn reset(&mut self) -> CodecResult<()> {

@@ -125,6 +125,9 @@ pub(crate) struct Parallel<C: BlockCompressor> {
     /// With `inline` and workers: how many blocks the workers may have at once before the
     /// caller compresses the next one itself (0: the caller does them all).
     queue_limit: usize,
+    /// Held back by [`Parallel::hold`] until [`Parallel::release`]; `Some(made)`, where
+    /// `made` says that `inline` was made for the wait (dropped on release).
+    held: Option<bool>,
     next_seq: u64,
     next_out: u64,
     /// The most blocks outstanding at once (`2 × threads`).
@@ -167,6 +170,7 @@ impl<C: BlockCompressor> Parallel<C> {
             unstarted,
             inline,
             queue_limit: 0,
+            held: None,
             next_seq: 0,
             next_out: 0,
             max_outstanding: (2 * threads).max(1),
@@ -203,6 +207,45 @@ impl<C: BlockCompressor> Parallel<C> {
         Ok(engine)
     }
 
+    /// Hold the workers back: until [`Parallel::release`], every block is compressed by the
+    /// caller's thread when it is submitted, one outstanding at a time, as with no threads —
+    /// for a decoder that first learns whether threads are worth it (a frame of more than one
+    /// batch, members that decode to much more than their size). Releasing needs no pause:
+    /// the blocks done meanwhile wait in order like any other. `make` makes the caller's
+    /// compressor where the engine has none (not [`Parallel::sharing`]).
+    pub fn hold(mut self, make: impl FnOnce() -> CodecResult<C>) -> CodecResult<Self> {
+        let made = self.inline.is_none();
+        if made {
+            self.inline = Some(make()?);
+        }
+        self.held = Some(made);
+        Ok(self)
+    }
+
+    /// Let the workers take blocks from the next `submit` on (their threads start with the
+    /// first one handed to them).
+    pub fn release(&mut self) {
+        if let Some(made) = self.held.take() {
+            if made {
+                self.inline = None;
+            }
+        }
+    }
+
+    /// Whether the workers are held back (see [`Parallel::hold`]).
+    pub fn is_held(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// The most blocks outstanding at once now: one while held back.
+    fn limit(&self) -> usize {
+        if self.held.is_some() {
+            1
+        } else {
+            self.max_outstanding
+        }
+    }
+
     /// Blocks submitted and not yet handed back by `next_block` (in flight or finished).
     fn outstanding(&self) -> usize {
         (self.next_seq - self.next_out) as usize
@@ -216,7 +259,7 @@ impl<C: BlockCompressor> Parallel<C> {
 
     /// Whether another block may be submitted within the bound.
     pub fn has_room(&self) -> bool {
-        self.outstanding() < self.max_outstanding
+        self.outstanding() < self.limit()
     }
 
     /// The block being filled, for callers that assemble blocks themselves (a decoder's
@@ -231,7 +274,7 @@ impl<C: BlockCompressor> Parallel<C> {
     pub fn push(&mut self, input: &mut InBuf<'_>) -> CodecResult<()> {
         while !input.is_empty() {
             if self.current.len() == self.block_size {
-                if self.outstanding() >= self.max_outstanding {
+                if self.outstanding() >= self.limit() {
                     return Ok(());
                 }
                 self.submit()?;
@@ -240,7 +283,7 @@ impl<C: BlockCompressor> Parallel<C> {
             self.current.extend_from_slice(&input.rest()[..take]);
             input.advance(take);
         }
-        if self.current.len() == self.block_size && self.outstanding() < self.max_outstanding {
+        if self.current.len() == self.block_size && self.has_room() {
             self.submit()?;
         }
         Ok(())
@@ -266,13 +309,13 @@ impl<C: BlockCompressor> Parallel<C> {
             self.history.extend_from_slice(&input[from..]);
         }
         let mut output = self.spare_outputs.pop().unwrap_or_default();
-        if self.inline.is_some() && self.queue_limit > 0 {
+        if self.inline.is_some() && self.queue_limit > 0 && self.held.is_none() {
             // count what the workers have finished, to see whether one of them is free
             while let Ok(done) = self.results.try_recv() {
                 self.waiting.insert(done.seq, done);
             }
         }
-        let workers_full = self.in_flight() >= self.queue_limit;
+        let workers_full = self.held.is_some() || self.in_flight() >= self.queue_limit;
         if let (Some(compressor), true) = (&mut self.inline, workers_full) {
             if !C::KEEP_OUTPUT {
                 output.clear();
@@ -583,5 +626,54 @@ mod tests {
         assert_eq!(block.output, &data[..1000]);
         // dropping an engine whose workers never started does not hang
         drop(Parallel::new(3, 1000, 0, || Ok(Copy)).unwrap());
+    }
+
+    #[test]
+    fn a_held_engine_runs_on_the_callers_thread_until_released() {
+        let caller = std::thread::current().id();
+        let data: Vec<u8> = (0..6000u32).map(|i| (i * 13 % 241) as u8).collect();
+        for sharing in [false, true] {
+            let engine = match sharing {
+                false => Parallel::new(2, 1000, 0, || Ok(Copy)),
+                true => Parallel::sharing(3, 1000, 0, || Ok(Copy)),
+            };
+            let mut engine = engine.unwrap().hold(|| Ok(Copy)).unwrap();
+            assert!(engine.is_held());
+            // one block outstanding at a time, done by the caller when submitted
+            let mut input = InBuf::new(&data);
+            engine.push(&mut input).unwrap();
+            assert_eq!((input.pos, engine.outstanding()), (2000, 1), "sharing: {sharing}");
+            assert!(!engine.has_room() && engine.workers.is_empty());
+            // released with that block still waiting: the order holds across the switch
+            engine.release();
+            assert!(!engine.is_held() && engine.has_room());
+            assert_eq!(engine.inline.is_some(), sharing, "the compressor made for the wait stays");
+            engine.push(&mut input).unwrap();
+            assert!(!engine.workers.is_empty(), "released, and no worker started");
+            let (mut out, mut who) = (Vec::new(), Vec::new());
+            loop {
+                while let Some(block) = engine.next_block(!engine.has_room()).unwrap() {
+                    out.extend_from_slice(&block.output);
+                    who.push(block.summary);
+                    engine.recycle(block);
+                }
+                if input.is_empty() {
+                    break;
+                }
+                engine.push(&mut input).unwrap();
+            }
+            engine.submit().unwrap();
+            while let Some(block) = engine.next_block(true).unwrap() {
+                out.extend_from_slice(&block.output);
+                who.push(block.summary);
+                engine.recycle(block);
+            }
+            assert_eq!(out, data, "sharing: {sharing}");
+            assert_eq!(who[0], caller);
+            assert!(who[1..].iter().any(|&id| id != caller), "no worker took a block after release");
+            if !sharing {
+                assert!(who[1..].iter().all(|&id| id != caller));
+            }
+        }
     }
 }

@@ -79,12 +79,11 @@ enum Scan {
 /// The threaded decoder.
 pub(super) struct ThreadedDecoder {
     settings: Settings,
-    threads: usize,
     /// Go on through directly following streams (not `single_stream`).
     follow: bool,
-    /// Inline until the threads are worth starting (see the module docs).
+    /// Held back (jobs decoded on the caller's thread) until the threads are worth starting
+    /// (see the module docs).
     engine: Parallel<PieceDecoder>,
-    started: bool,
     /// Jobs submitted since the member began.
     jobs: u64,
 
@@ -126,7 +125,8 @@ pub(super) struct ThreadedDecoder {
 }
 
 fn engine(threads: usize) -> CodecResult<Parallel<PieceDecoder>> {
-    Parallel::new(threads, CHUNK, 0, || Ok(PieceDecoder { stream: Vec::new() }))
+    let piece = || Ok(PieceDecoder { stream: Vec::new() });
+    Parallel::new(threads, CHUNK, 0, piece)?.hold(piece)
 }
 
 /// The most the threaded decoder holds for `threads` workers at level `level`.
@@ -147,10 +147,8 @@ impl ThreadedDecoder {
     pub fn new(settings: &Settings, threads: usize) -> CodecResult<Self> {
         Ok(ThreadedDecoder {
             settings: settings.clone(),
-            threads,
             follow: !settings.single_stream,
-            engine: engine(0)?,
-            started: false,
+            engine: engine(threads)?,
             jobs: 0,
             raw: Vec::new(),
             base: 0,
@@ -340,12 +338,8 @@ impl ThreadedDecoder {
     /// Make room for a job (starting the threads once they are worth it); false if there is
     /// none now.
     fn make_room(&mut self, lookahead: bool) -> CodecResult<bool> {
-        if !self.started && (lookahead || self.jobs > 0) {
-            if !self.engine.is_idle() || self.writing.is_some() || self.replay.is_some() {
-                return Ok(false);
-            }
-            self.engine = engine(self.threads)?;
-            self.started = true;
+        if lookahead || self.jobs > 0 {
+            self.engine.release();
         }
         Ok(self.engine.has_room())
     }
@@ -683,7 +677,7 @@ impl Decode for ThreadedDecoder {
     }
 
     fn eager_input(&self) -> bool {
-        self.started
+        !self.engine.is_held()
     }
 
     fn reset(&mut self) -> CodecResult<()> {

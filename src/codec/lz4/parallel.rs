@@ -112,11 +112,9 @@ pub(super) trait Content {
 
 /// The batches of one decoder: the one being filled, those in flight, the one being written.
 pub(super) struct ParallelBlocks {
-    /// Inline (no thread) until the first full batch: a frame smaller than a batch never
-    /// starts a thread.
+    /// Held back (batches decoded on the caller's thread) until the first full batch: a
+    /// frame smaller than a batch never starts a thread.
     engine: Parallel<BatchDecoder>,
-    threads: usize,
-    started: bool,
     /// How much content the batch being filled may decode to.
     batch_content: usize,
     writing: Option<Block<Option<Fault>>>,
@@ -137,9 +135,8 @@ struct OpenBlock {
 impl ParallelBlocks {
     pub fn new(threads: usize) -> CodecResult<Self> {
         Ok(ParallelBlocks {
-            engine: Parallel::new(0, BATCH, 0, || Ok(BatchDecoder))?,
-            threads,
-            started: false,
+            engine: Parallel::new(workers(threads), BATCH, 0, || Ok(BatchDecoder))?
+                .hold(|| Ok(BatchDecoder))?,
             batch_content: 0,
             writing: None,
             open: None,
@@ -211,12 +208,9 @@ impl ParallelBlocks {
             // a batch goes out with whole blocks only
             return Err(Fault::backend("lz4 batch submitted with a block half in"));
         }
-        if !self.started && self.batch_full() && self.engine.is_idle() && self.writing.is_none() {
+        if self.batch_full() {
             // a frame of more than one batch: from here on, the workers
-            let mut threaded = Parallel::new(workers(self.threads), BATCH, 0, || Ok(BatchDecoder))?;
-            std::mem::swap(threaded.current_mut(), self.engine.current_mut());
-            self.engine = threaded;
-            self.started = true;
+            self.engine.release();
         }
         if !self.engine.has_room() {
             return Ok(false);
