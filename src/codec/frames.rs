@@ -354,8 +354,8 @@ pub(crate) struct ThreadedMembers<M: Measure> {
 /// thread alone) until threads are worth it.
 fn engine(threads: usize, make: &std::sync::Arc<MakeDecoder>) -> CodecResult<Parallel<BatchDecoder>> {
     // (batches are gathered by `add_member`: no block size to preallocate)
-    Parallel::sharing(threads, 0, 0, || Ok(BatchDecoder { decoder: None, make: make.clone() }))?
-        .hold(|| Ok(BatchDecoder { decoder: None, make: make.clone() }))
+    let batch = || Ok(BatchDecoder { decoder: None, make: make.clone() });
+    Parallel::sharing(threads, 0, 0, batch)?.hold(batch)
 }
 
 /// The most the threaded decoder's buffers hold for `threads` threads (the decoders

@@ -134,9 +134,9 @@ struct OpenBlock {
 
 impl ParallelBlocks {
     pub fn new(threads: usize) -> CodecResult<Self> {
+        let batch = || Ok(BatchDecoder);
         Ok(ParallelBlocks {
-            engine: Parallel::new(workers(threads), BATCH, 0, || Ok(BatchDecoder))?
-                .hold(|| Ok(BatchDecoder))?,
+            engine: Parallel::new(workers(threads), BATCH, 0, batch)?.hold(batch)?,
             batch_content: 0,
             writing: None,
             open: None,
