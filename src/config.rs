@@ -525,7 +525,8 @@ impl Config {
     }
 
     /// The expected peak heap, in bytes, of an adapter built with this config: its buffer
-    /// plus the codec's state. For [`Direction::Decompress`], the decoder of a stream that an
+    /// plus the codec's state (a reading decoder read in pieces of under 2 KiB adds a stage of
+    /// at most 8 KiB, and at most the buffer size, for the output it decodes ahead). For [`Direction::Decompress`], the decoder of a stream that an
     /// encoder with this config writes (a decoder's memory follows the stream it reads).
     ///
     /// Computed from the backends' own reports (libzstd's `ZSTD_estimate*`, liblzma's

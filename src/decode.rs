@@ -214,22 +214,31 @@ impl DecodeCore {
     }
 
     /// Whether the codec passes its input straight through (`Decode::passing`), so that
-    /// `ready_append` can take what follows; under the same conditions as `ready`.
+    /// `lease` can take what follows; under the same conditions as `ready`.
     pub fn passing(&self) -> bool {
         self.may_shortcut() && self.codec.as_ref().is_some_and(|codec| codec.passing())
     }
 
-    /// What passes straight through from `input` appended to `out` (`Decode::ready_append`),
-    /// past the stream's state machine, under the same conditions as `ready`: always short of
-    /// `max_output`, so that reaching it goes through `step`. Returns how much.
-    pub fn ready_append(&mut self, input: &mut InBuf<'_>, out: &mut Vec<u8>) -> usize {
+    /// What passes straight through from `input`, taken as output (`Decode::lease`) past the
+    /// stream's state machine, under the same conditions as `ready`: always short of
+    /// `max_output`, so that reaching it goes through `step`. Returns how much: the bytes
+    /// `input` moved past are the output, the caller's to hand out.
+    pub fn lease(&mut self, input: &mut InBuf<'_>) -> usize {
         let room = (self.max_output - self.total_out).saturating_sub(1);
         let max = usize::try_from(room).unwrap_or(usize::MAX);
         let Some(codec) = self.shortcut_codec().filter(|_| max > 0) else { return 0 };
         let before = input.pos;
-        let n = codec.ready_append(input, out, max);
-        self.total_in += (input.pos - before) as u64;
+        let n = codec.lease(input, max);
+        debug_assert_eq!(input.pos - before, n);
+        self.total_in += n as u64;
         self.total_out += n as u64;
+        n
+    }
+
+    /// `lease`, with the bytes appended to `out` (`read_to_end`).
+    pub fn lease_append(&mut self, input: &mut InBuf<'_>, out: &mut Vec<u8>) -> usize {
+        let n = self.lease(input);
+        out.extend_from_slice(&input.data[input.pos - n..input.pos]);
         n
     }
 
@@ -511,6 +520,83 @@ impl DecodeCore {
     }
 }
 
+/// Reads shorter than this go through a [`Stage`].
+const SMALL_READ: usize = 2 * 1024;
+
+/// The most a [`Stage`] holds.
+const STAGE: usize = 8 * 1024;
+
+/// Output decoded ahead for small reads. A read of a few hundred bytes costs a trip through
+/// the state machine and the codec (a dyn call, the checks, the backend's own call) whatever
+/// it gets; decoding up to `STAGE` bytes at a time and handing them out with a copy each
+/// makes a small read cost the copy. Reads of `SMALL_READ` bytes or more go straight into the
+/// caller's buffer, as before. Allocated at the first small read (never for a decoder that
+/// is not read in small pieces), at most the adapter's buffer size; kept across `reset`.
+///
+/// Only the reading shapes (`read::Decoder`, `bufread::Decoder`) use it, in `Read::read`;
+/// everything that reads past it (`read_to_end`, `total_out`) accounts for what it holds.
+/// Nothing about the stream changes: the stage is filled by the shape's own read, which
+/// returns what it decoded before any error, so the staged bytes come out first and the
+/// error with the next read, as from a read the size of the stage.
+pub(crate) struct Stage {
+    data: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    size: usize,
+}
+
+impl Stage {
+    /// A stage of at most `limit` bytes (the adapter's buffer size), not yet allocated.
+    pub fn new(limit: usize) -> Self {
+        Stage { data: Box::default(), pos: 0, end: 0, size: limit.clamp(1, STAGE) }
+    }
+
+    /// Decoded bytes held, not yet returned.
+    pub fn held(&self) -> usize {
+        self.end - self.pos
+    }
+
+    /// Forget what is held (a new stream).
+    pub fn clear(&mut self) {
+        self.pos = 0;
+        self.end = 0;
+    }
+
+    /// A read of `out` (non-empty): what the stage holds, else, for a small read, up to a
+    /// stage's worth decoded by `read` (the shape's own read) and handed out from the stage;
+    /// else `read` straight into `out`.
+    #[inline]
+    pub fn read(&mut self, out: &mut [u8], read: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<usize> {
+        if self.pos < self.end {
+            return Ok(self.hand_out(out));
+        }
+        if out.len() >= SMALL_READ {
+            return read(out);
+        }
+        if self.data.is_empty() {
+            self.data = vec![0; self.size].into_boxed_slice();
+        }
+        self.end = read(&mut self.data)?;
+        self.pos = 0;
+        Ok(self.hand_out(out))
+    }
+
+    fn hand_out(&mut self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.end - self.pos);
+        out[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        n
+    }
+
+    /// Move what is held to the end of `buf` (for `read_to_end`); returns how much.
+    pub fn drain_into(&mut self, buf: &mut Vec<u8>) -> usize {
+        let n = self.held();
+        buf.extend_from_slice(&self.data[self.pos..self.end]);
+        self.clear();
+        n
+    }
+}
+
 /// How far ahead of the decoder `read_to_end` zeroes the `Vec`'s spare capacity: small enough
 /// to stay in the cache until the decoder writes the same lines.
 const TO_END_STRETCH: usize = 64 * 1024;
@@ -609,4 +695,63 @@ pub(crate) fn read_to_end(decoder: &mut impl ReadOut, buf: &mut Vec<u8>) -> std:
 
 fn no_progress(format: Format) -> Error {
     Error::backend(format, "decoder made no progress")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_serves_small_reads_from_one_fill_and_passes_large_ones_and_errors_through() {
+        let source: Vec<u8> = (0..=255u8).cycle().take(40_000).collect();
+        let mut at = 0;
+        let mut fills = Vec::new();
+        let mut stage = Stage::new(1 << 16);
+        let mut read = |stage: &mut Stage, out: &mut [u8], fills: &mut Vec<usize>| {
+            stage
+                .read(out, |space| {
+                    fills.push(space.len());
+                    let n = space.len().min(source.len() - at);
+                    space[..n].copy_from_slice(&source[at..at + n]);
+                    at += n;
+                    Ok(n)
+                })
+                .unwrap()
+        };
+        // small reads: one fill of a whole stage, handed out 333 bytes at a time
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        for _ in 0..30 {
+            let n = read(&mut stage, &mut buf[..333], &mut fills);
+            out.extend_from_slice(&buf[..n]);
+        }
+        // (the read that meets the end of the first fill gets what is left of it)
+        assert_eq!(fills, [STAGE, STAGE]);
+        assert_eq!(stage.held(), 2 * STAGE - out.len());
+        assert_eq!(out.len(), 29 * 333 + STAGE % 333);
+        // a large read takes what the stage holds first, then goes straight through
+        let n = read(&mut stage, &mut buf, &mut fills);
+        assert_eq!(n, 4096.min(2 * STAGE - out.len()));
+        out.extend_from_slice(&buf[..n]);
+        while stage.held() > 0 {
+            let n = read(&mut stage, &mut buf, &mut fills);
+            out.extend_from_slice(&buf[..n]);
+        }
+        let n = read(&mut stage, &mut buf, &mut fills);
+        assert_eq!((n, fills.last()), (4096, Some(&4096)));
+        out.extend_from_slice(&buf[..n]);
+        // read_to_end's drain
+        read(&mut stage, &mut buf[..10], &mut fills);
+        out.extend_from_slice(&buf[..10]);
+        let held = stage.held();
+        assert_eq!(stage.drain_into(&mut out), held);
+        assert_eq!(stage.held(), 0);
+        assert!(source.starts_with(&out) && out.len() == at);
+        // an error from the fill leaves the stage empty, for the next read to retry
+        let mut small = Stage::new(100);
+        let err = small.read(&mut buf[..5], |_| Err(Error::UnknownFormat));
+        assert!(matches!(err, Err(Error::UnknownFormat)) && small.held() == 0);
+        assert_eq!(small.read(&mut buf[..5], |space| Ok(space.len())).unwrap(), 5);
+        assert_eq!(small.held(), 95, "a stage is at most the buffer size");
+    }
 }

@@ -957,3 +957,70 @@ fn seekable_reads_stay_within_the_block_and_the_codec() {
         assert!(reads.peak <= 64 * 1024 && reads.allocations <= 8, "{format}: {reads:?}");
     }
 }
+
+/// Drain `r` in reads of `size` bytes through a stack buffer.
+fn drain_in(mut r: impl Read, size: usize) -> u64 {
+    let mut buf = [0u8; 16 * 1024];
+    let mut total = 0;
+    loop {
+        match r.read(&mut buf[..size]).unwrap() {
+            0 => return total,
+            n => total += n as u64,
+        }
+    }
+}
+
+#[test]
+fn small_reads_add_one_stage_of_at_most_8_kib_allocated_once() {
+    // reads under 2 KiB are served from output decoded ahead: one allocation of at most
+    // 8 KiB (at most the buffer size), made at the first small read, kept across `reset`
+    use compressio::{bufread, read};
+    for format in formats() {
+        let input = text(300_000, 9);
+        let packed = compress(&input, format).unwrap();
+        for buffer in [64 << 10, 4096] {
+            let config = Config::default().buffer_size(buffer);
+            let stage = buffer.min(8192);
+            type Run<'a> = Box<dyn Fn(usize) -> u64 + 'a>;
+            let runs: [(&str, Run); 2] = [
+                (
+                    "read",
+                    Box::new(|size| {
+                        drain_in(read::Decoder::with_config(&packed[..], format, &config).unwrap(), size)
+                    }),
+                ),
+                (
+                    "bufread",
+                    Box::new(|size| {
+                        drain_in(bufread::Decoder::with_config(&packed[..], format, &config).unwrap(), size)
+                    }),
+                ),
+            ];
+            for (shape, run) in &runs {
+                let case = format!("{format:?}, {shape}, buffer {buffer}");
+                // warm-up: thread-local and lazily made state of the backends
+                run(16 * 1024);
+                let (n, large) = measure(|| run(16 * 1024));
+                assert_eq!(n, input.len() as u64);
+                let (n, small) = measure(|| run(333));
+                assert_eq!(n, input.len() as u64);
+                assert_eq!(small.allocations, large.allocations + 1, "{case}: {small:?} / {large:?}");
+                assert!(
+                    small.peak <= large.peak + stage && small.peak >= large.peak,
+                    "{case}: {small:?} / {large:?}"
+                );
+                assert_eq!((small.net, large.net), (0, 0), "{case}");
+            }
+        }
+        // kept across `reset`: a decoder read in small pieces again allocates no new stage
+        let mut decoder = read::Decoder::new(&packed[..], format).unwrap();
+        drain_in(&mut decoder, 333);
+        decoder.reset(&packed[..]);
+        let (n, m) = measure(|| drain_in(&mut decoder, 333));
+        assert_eq!(n, input.len() as u64);
+        if !matches!(format, Format::Xz | Format::Lzma | Format::Brotli | Format::Bzip2) {
+            // (those build a new coder on reset; see reset_and_a_small_message_...)
+            assert_eq!(m.allocations, 0, "{format:?}: {m:?}");
+        }
+    }
+}

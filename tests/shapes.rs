@@ -596,7 +596,11 @@ fn reads_of_any_size_give_what_read_to_end_gives_on_good_and_damaged_input() {
                 let result = loop {
                     match decoder.read(&mut buf) {
                         Ok(0) => break Ok(()),
-                        Ok(n) => out.extend_from_slice(&buf[..n]),
+                        Ok(n) => {
+                            out.extend_from_slice(&buf[..n]);
+                            // (not counting what small reads have decoded ahead)
+                            assert_eq!(decoder.counts().1, out.len() as u64, "{case}");
+                        }
                         Err(e) => break Err(Error::from(e)),
                     }
                 };
@@ -633,6 +637,61 @@ fn reads_of_any_size_give_what_read_to_end_gives_on_good_and_damaged_input() {
             let (rest, ahead) = decoder.into_parts();
             let second = compress(&data[first..], format).unwrap();
             assert!([&ahead[..], rest].concat() == second, "{format:?}, reads of {read_size}");
+        }
+    }
+}
+
+#[test]
+fn small_reads_then_large_reads_then_read_to_end_lose_and_repeat_nothing() {
+    // reads under 2 KiB are served from output decoded ahead (a stage), and reads inside an
+    // lz4 stored block straight from `read::Decoder`'s buffer (a lease): whatever is held
+    // there comes out first when the caller switches to large reads or to `read_to_end`,
+    // the counts never include it, and `max_output` stays exact across the switch
+    use std::io::Read;
+    let data = [text(100_000, 31), random(200_000, 32), text(100_000, 33)].concat();
+    for format in formats() {
+        let packed = compress(&data, format).unwrap();
+        for small_reads in [1usize, 7, 300, 700] {
+            for shape in 0..3 {
+                let (shape, mut decoder) = reading_decoders(&packed, format).swap_remove(shape);
+                let case = format!("{format:?}, {shape}, {small_reads} small reads");
+                let mut out = Vec::new();
+                let mut buf = vec![0u8; 65_536];
+                for _ in 0..small_reads {
+                    let n = decoder.read(&mut buf[..333]).unwrap();
+                    out.extend_from_slice(&buf[..n]);
+                    assert_eq!(decoder.counts().1, out.len() as u64, "{case}");
+                }
+                let n = decoder.read(&mut buf).unwrap();
+                assert!(n > 0, "{case}");
+                out.extend_from_slice(&buf[..n]);
+                assert_eq!(decoder.counts().1, out.len() as u64, "{case}");
+                let n = decoder.read(&mut buf[..100]).unwrap();
+                out.extend_from_slice(&buf[..n]);
+                let rest = decoder.read_to_end(&mut out).unwrap();
+                assert_eq!(out.len(), data.len(), "{case}: {rest} by read_to_end");
+                assert!(out == data, "{case}");
+                assert_eq!(decoder.counts(), (packed.len() as u64, data.len() as u64), "{case}");
+            }
+        }
+        // a limit met after small reads, inside the text and inside the random bytes
+        for limit in [5_000u64, 150_000, 250_001] {
+            let config = Config::default().max_output(limit);
+            let mut decoder = compressio::read::Decoder::with_config(&packed[..], format, &config).unwrap();
+            let mut out = Vec::new();
+            let mut buf = [0u8; 333];
+            for _ in 0..10 {
+                let n = decoder.read(&mut buf).unwrap();
+                out.extend_from_slice(&buf[..n]);
+            }
+            let result = decoder.read_to_end(&mut out).map_err(Error::from);
+            assert!(
+                matches!(result, Err(Error::LimitExceeded { .. })),
+                "{format:?}, limit {limit}: {result:?}"
+            );
+            assert_eq!(out.len() as u64, limit, "{format:?}");
+            assert!(out == data[..out.len()], "{format:?}");
+            assert_eq!(decoder.total_out(), limit, "{format:?}");
         }
     }
 }

@@ -568,7 +568,7 @@ macro_rules! async_adapters {
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     let mut d = f.debug_struct("Decoder");
                     d.field("inner", &self.inner);
-                    self.state.debug_fields(&mut d);
+                    self.state.debug_fields(&mut d, 0);
                     d.finish_non_exhaustive()
                 }
             }

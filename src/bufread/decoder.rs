@@ -6,13 +6,15 @@ use std::io::{self, BufRead, Read};
 use super::fill_buf;
 use crate::codec::InBuf;
 use crate::config::Config;
-use crate::decode::{DecodeCore, Step};
+use crate::decode::{DecodeCore, Stage, Step};
 use crate::error::{Error, Result};
 use crate::format::Format;
 
 /// A decompressing reader over a [`BufRead`]: it decodes from the reader's own buffer
-/// (`fill_buf`/`consume`), so there is no buffer of its own and no copy of the input — over a
-/// `&[u8]` that makes one-shot decoding copy-free. With [`Config::single_stream`] it consumes
+/// (`fill_buf`/`consume`), so there is no input buffer of its own and no copy of the input —
+/// over a `&[u8]` that makes one-shot decoding copy-free. (Reads of under 2 KiB are served
+/// from up to 8 KiB decoded ahead, as for [`read::Decoder`](crate::read::Decoder): that
+/// stage is allocated at the first small read, never otherwise.) With [`Config::single_stream`] it consumes
 /// exactly the first member: the bytes after it stay unread in the inner reader.
 ///
 /// Everything else is as for [`read::Decoder`](crate::read::Decoder): strict, limited,
@@ -37,6 +39,8 @@ use crate::format::Format;
 pub struct Decoder<R: BufRead> {
     inner: R,
     state: DecodeState,
+    /// Output decoded ahead for small reads.
+    stage: Stage,
     format: Format,
 }
 
@@ -116,17 +120,18 @@ impl DecodeState {
     /// what `inner` has buffered of it to `out`; 0 at the end of the input.
     pub fn append_passing<R: BufRead + ?Sized>(&mut self, inner: &mut R, out: &mut Vec<u8>) -> Result<usize> {
         let mut input = InBuf::new(fill_buf(inner)?);
-        let n = self.core.ready_append(&mut input, out);
+        let n = self.core.lease_append(&mut input, out);
         let consumed = input.pos;
         inner.consume(consumed);
         Ok(n)
     }
 
-    /// The state's part of a decoder's `Debug`, whatever its shape.
-    pub fn debug_fields(&self, d: &mut fmt::DebugStruct<'_, '_>) {
+    /// The state's part of a decoder's `Debug`, whatever its shape; `staged` bytes of the
+    /// output are still the shape's to return.
+    pub fn debug_fields(&self, d: &mut fmt::DebugStruct<'_, '_>, staged: usize) {
         d.field("format", &self.core.format())
             .field("total_in", &self.core.total_in())
-            .field("total_out", &self.core.total_out())
+            .field("total_out", &(self.core.total_out() - staged as u64))
             .field("ended", &self.core.ended());
     }
 }
@@ -163,7 +168,8 @@ impl<R: BufRead> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
-        Ok(Decoder { inner, state: DecodeState::new(Some(format), config)?, format })
+        let stage = Stage::new(config.buffer_size.unwrap_or(usize::MAX));
+        Ok(Decoder { inner, state: DecodeState::new(Some(format), config)?, stage, format })
     }
 
     /// A decoder for whatever format the input starts with (see [`Format::detect`]), with the
@@ -196,7 +202,8 @@ impl<R: BufRead> Decoder<R> {
     pub fn auto_with_config(mut inner: R, config: &Config) -> Result<Self> {
         let mut state = DecodeState::new(None, config)?;
         let format = state.sniff(&mut inner)?;
-        Ok(Decoder { inner, state, format })
+        let stage = Stage::new(config.buffer_size.unwrap_or(usize::MAX));
+        Ok(Decoder { inner, state, stage, format })
     }
 
     /// The format being decoded.
@@ -285,7 +292,7 @@ impl<R: BufRead> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_out(&self) -> u64 {
-        self.state.core().total_out()
+        self.state.core().total_out() - self.stage.held() as u64
     }
 }
 
@@ -294,16 +301,21 @@ impl<R: BufRead> Read for Decoder<R> {
         if out.is_empty() {
             return Ok(0);
         }
-        // a small read the codec can serve from what it holds (not for `read_to_end`)
-        let ready = self.state.core.ready(&mut InBuf::new(&[]), out);
-        if ready > 0 {
-            return Ok(ready);
-        }
-        Ok(self.state.read(&mut self.inner, out)?)
+        // (small reads are served from the stage, which is filled by the same read)
+        let (inner, state) = (&mut self.inner, &mut self.state);
+        Ok(self.stage.read(out, |out| {
+            // a read the codec can serve from what it holds (not for `read_to_end`)
+            let ready = state.core.ready(&mut InBuf::new(&[]), out);
+            if ready > 0 {
+                return Ok(ready);
+            }
+            state.read(inner, out)
+        })?)
     }
 
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        crate::decode::read_to_end(self, buf)
+        let staged = self.stage.drain_into(buf);
+        Ok(staged + crate::decode::read_to_end(self, buf)?)
     }
 }
 
@@ -329,7 +341,7 @@ impl<R: BufRead + fmt::Debug> fmt::Debug for Decoder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Decoder");
         d.field("inner", &self.inner);
-        self.state.debug_fields(&mut d);
+        self.state.debug_fields(&mut d, self.stage.held());
         d.finish_non_exhaustive()
     }
 }

@@ -105,17 +105,19 @@ pub(crate) trait Decode: Send {
         0
     }
     /// Whether the codec is passing input straight through to its output (inside an lz4
-    /// stored block, past its checks), so that `ready_append` can take what follows. For
+    /// stored block, past its checks), so that `lease` can take what follows. For
     /// `read_to_end`, which then appends to its `Vec` instead of zeroing space for the bytes
-    /// first. Default: false.
+    /// first, and for small reads, which copy straight from the adapter's buffer. Default:
+    /// false.
     fn passing(&self) -> bool {
         false
     }
-    /// While `passing`: append at most `max` bytes passing straight through from `input` to
-    /// `output`, as far as `input` holds them, and return how many (0 when not `passing`).
-    /// Exactly what `decode` would give.
-    fn ready_append(&mut self, input: &mut InBuf<'_>, output: &mut Vec<u8>, max: usize) -> usize {
-        let _ = (input, output, max);
+    /// While `passing`: take at most `max` bytes of `input` that pass straight through, as
+    /// far as `input` holds them, and return how many: they are output now (hashed, counted),
+    /// exactly what `decode` would give, and the adapter hands them out from its input
+    /// (`input.pos` moves past them). 0 when not `passing`.
+    fn lease(&mut self, input: &mut InBuf<'_>, max: usize) -> usize {
+        let _ = (input, max);
         0
     }
     /// Whether `reset` really reuses the context (worth keeping in a pool).

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::codec::InBuf;
 use crate::config::{Config, Direction};
-use crate::decode::{DecodeCore, Step};
+use crate::decode::{DecodeCore, Stage, Step};
 use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::pool::Buffer;
@@ -20,6 +20,11 @@ use crate::pool::Buffer;
 ///
 /// - Accepts any `Read` (no `BufRead` needed): the adapter's own buffer (`buffer_size`, 64 KiB
 ///   by default, allocated once) holds the compressed input read ahead.
+/// - **Small reads are cheap**: a `read` of under 2 KiB is served from up to 8 KiB (at most
+///   `buffer_size`) decoded ahead into a stage, allocated at the first such read, so that
+///   each read costs a copy rather than a trip through the codec; inside an lz4 stored block,
+///   reads copy straight from the input buffer. What is held there always comes out first
+///   (also through `read_to_end`), and [`total_out`](Decoder::total_out) does not count it.
 /// - **Concatenated** members (multi-member gzip, several zstd or lz4 frames, skippable frames,
 ///   several xz streams with stream padding) decode as one stream, like the reference tools.
 ///   With [`Config::single_stream`] the decoder stops after the first data member and
@@ -49,6 +54,12 @@ pub struct Decoder<R: Read> {
     inner: R,
     buf: Buffer,
     core: DecodeCore,
+    /// Output decoded ahead for small reads.
+    stage: Stage,
+    /// The first `leased` pending bytes of `buf` are output, not input: a stretch of an lz4
+    /// stored block the codec has taken as output (`DecodeCore::lease`), handed out by reads
+    /// straight from the buffer.
+    leased: usize,
     format: Format,
 }
 
@@ -85,7 +96,8 @@ impl<R: Read> Decoder<R> {
     pub fn with_config(inner: R, format: Format, config: &Config) -> Result<Self> {
         let settings = config.resolve(format, Direction::Decompress)?;
         let buf = Buffer::new(settings.buffer_size, config.pool.as_ref());
-        Ok(Decoder { inner, buf, core: DecodeCore::new(Some(format), config)?, format })
+        let stage = Stage::new(buf.capacity());
+        Ok(Decoder { inner, buf, core: DecodeCore::new(Some(format), config)?, stage, leased: 0, format })
     }
 
     /// A decoder for whatever format the input starts with (see [`Format::detect`]), with the
@@ -146,7 +158,8 @@ impl<R: Read> Decoder<R> {
             eof = fill(&mut inner, &mut buf)? == 0;
         }
         let format = core.format().ok_or(Error::UnknownFormat)?;
-        Ok(Decoder { inner, buf, core, format })
+        let stage = Stage::new(buf.capacity());
+        Ok(Decoder { inner, buf, core, stage, leased: 0, format })
     }
 
     /// The format being decoded.
@@ -231,7 +244,9 @@ impl<R: Read> Decoder<R> {
     /// assert_eq!([&read_ahead[..], rest_of_reader].concat(), b"TRAILER");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn into_parts(self) -> (R, Bytes) {
+    pub fn into_parts(mut self) -> (R, Bytes) {
+        // (leased bytes are output of the member, not input after it)
+        self.buf.consume(self.leased);
         (self.inner, self.buf.into_pending())
     }
 
@@ -261,6 +276,8 @@ impl<R: Read> Decoder<R> {
     pub fn reset(&mut self, inner: R) -> R {
         self.core.reset();
         self.buf.clear();
+        self.stage.clear();
+        self.leased = 0;
         std::mem::replace(&mut self.inner, inner)
     }
 
@@ -277,7 +294,7 @@ impl<R: Read> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_in(&self) -> u64 {
-        self.core.total_in()
+        self.core.total_in() - self.leased as u64
     }
 
     /// Decompressed bytes returned so far.
@@ -293,31 +310,49 @@ impl<R: Read> Decoder<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn total_out(&self) -> u64 {
-        self.core.total_out()
+        self.core.total_out() - (self.stage.held() + self.leased) as u64
     }
 
     fn fill(&mut self) -> Result<usize> {
         fill(&mut self.inner, &mut self.buf)
     }
+}
 
-    fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
-        // whether the inner reader has said end of input during this call
-        let mut eof = false;
-        loop {
-            if !eof && self.buf.is_empty() && self.core.eager_input() {
-                eof = self.fill()? == 0;
-            }
-            // the codec may leave an incomplete unit behind, to be completed in place
-            let mut input = InBuf::with_room(self.buf.pending(), self.buf.capacity());
-            let step = self.core.step(&mut input, eof, out);
-            self.buf.consume(input.pos);
-            match step? {
-                Step::Produced(n) => return Ok(n),
-                Step::End => return Ok(0),
-                Step::NeedInput => {
-                    self.buf.compact();
-                    eof = self.fill()? == 0;
-                }
+/// Decode into `out` (non-empty) from `buf`, reading `inner` when it needs more: at least one
+/// byte, or 0 at the end of the stream. With `shortcut`, first one codec call on the input at
+/// hand, past the state machine, where that is all a read needs (`Read::read`; not for
+/// `read_to_end`, which gives each read a codec's whole unit).
+fn read_into<R: Read>(
+    inner: &mut R,
+    buf: &mut Buffer,
+    core: &mut DecodeCore,
+    out: &mut [u8],
+    shortcut: bool,
+) -> Result<usize> {
+    if shortcut {
+        let mut input = InBuf::with_room(buf.pending(), buf.capacity());
+        let ready = core.ready(&mut input, out);
+        buf.consume(input.pos);
+        if ready > 0 {
+            return Ok(ready);
+        }
+    }
+    // whether the inner reader has said end of input during this call
+    let mut eof = false;
+    loop {
+        if !eof && buf.is_empty() && core.eager_input() {
+            eof = fill(inner, buf)? == 0;
+        }
+        // the codec may leave an incomplete unit behind, to be completed in place
+        let mut input = InBuf::with_room(buf.pending(), buf.capacity());
+        let step = core.step(&mut input, eof, out);
+        buf.consume(input.pos);
+        match step? {
+            Step::Produced(n) => return Ok(n),
+            Step::End => return Ok(0),
+            Step::NeedInput => {
+                buf.compact();
+                eof = fill(inner, buf)? == 0;
             }
         }
     }
@@ -337,30 +372,50 @@ fn fill<R: Read>(inner: &mut R, buf: &mut Buffer) -> Result<usize> {
     }
 }
 
+impl<R: Read> Decoder<R> {
+    /// Hand out up to `out.len()` leased bytes; 0 when none are leased.
+    fn hand_out_leased(&mut self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.leased);
+        out[..n].copy_from_slice(&self.buf.pending()[..n]);
+        self.buf.consume(n);
+        self.leased -= n;
+        n
+    }
+}
+
 impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.is_empty() {
             return Ok(0);
         }
-        // one codec call on the input at hand, past the state machine, where that is all a
-        // read needs (not for `read_to_end`, whose reads take `read_inner`)
-        let mut input = InBuf::with_room(self.buf.pending(), self.buf.capacity());
-        let ready = self.core.ready(&mut input, out);
-        self.buf.consume(input.pos);
-        if ready > 0 {
-            return Ok(ready);
+        if self.stage.held() == 0 {
+            // inside an lz4 stored block, reads copy straight from the buffer: the codec
+            // takes what the buffer holds of the block as output at once (`lease`)
+            if self.leased == 0 && !self.buf.is_empty() && self.core.passing() {
+                self.leased = self.core.lease(&mut InBuf::new(self.buf.pending()));
+            }
+            if self.leased > 0 {
+                return Ok(self.hand_out_leased(out));
+            }
         }
-        Ok(self.read_inner(out)?)
+        // (small reads are served from the stage, which is filled by the same read)
+        let (inner, buf, core) = (&mut self.inner, &mut self.buf, &mut self.core);
+        Ok(self.stage.read(out, |out| read_into(inner, buf, core, out, true))?)
     }
 
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        crate::decode::read_to_end(self, buf)
+        // what earlier reads left: the stage, then the lease behind it
+        let staged = self.stage.drain_into(buf);
+        let leased = std::mem::take(&mut self.leased);
+        buf.extend_from_slice(&self.buf.pending()[..leased]);
+        self.buf.consume(leased);
+        Ok(staged + leased + crate::decode::read_to_end(self, buf)?)
     }
 }
 
 impl<R: Read> crate::decode::ReadOut for Decoder<R> {
     fn read_out(&mut self, out: &mut [u8]) -> Result<usize> {
-        self.read_inner(out)
+        read_into(&mut self.inner, &mut self.buf, &mut self.core, out, false)
     }
 
     fn passing(&self) -> bool {
@@ -375,7 +430,7 @@ impl<R: Read> crate::decode::ReadOut for Decoder<R> {
             }
         }
         let mut input = InBuf::new(self.buf.pending());
-        let n = self.core.ready_append(&mut input, out);
+        let n = self.core.lease_append(&mut input, out);
         self.buf.consume(input.pos);
         Ok(n)
     }
@@ -390,8 +445,8 @@ impl<R: Read + fmt::Debug> fmt::Debug for Decoder<R> {
         f.debug_struct("Decoder")
             .field("inner", &self.inner)
             .field("format", &self.format)
-            .field("total_in", &self.core.total_in())
-            .field("total_out", &self.core.total_out())
+            .field("total_in", &self.total_in())
+            .field("total_out", &self.total_out())
             .field("ended", &self.core.ended())
             .finish_non_exhaustive()
     }

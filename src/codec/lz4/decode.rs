@@ -663,10 +663,8 @@ impl Decode for Lz4Decoder {
             && matches!(self.state, State::Stored { size, left, .. } if left < size)
     }
 
-    fn ready_append(&mut self, input: &mut InBuf<'_>, output: &mut Vec<u8>, max: usize) -> usize {
-        let bytes = self.pass(input, max);
-        output.extend_from_slice(bytes);
-        bytes.len()
+    fn lease(&mut self, input: &mut InBuf<'_>, max: usize) -> usize {
+        self.pass(input, max).len()
     }
 
     fn reset(&mut self) -> CodecResult<()> {
