@@ -526,8 +526,9 @@ impl Config {
 
     /// The expected peak heap, in bytes, of an adapter built with this config: its buffer
     /// plus the codec's state (a reading decoder read in pieces of under 2 KiB adds a stage of
-    /// at most 8 KiB, and at most the buffer size, for the output it decodes ahead). For [`Direction::Decompress`], the decoder of a stream that an
-    /// encoder with this config writes (a decoder's memory follows the stream it reads).
+    /// at most 8 KiB, and at most the buffer size, for the output it decodes ahead). For
+    /// [`Direction::Decompress`], the decoder of a stream that an encoder with this config
+    /// writes (a decoder's memory follows the stream it reads).
     ///
     /// Computed from the backends' own reports (libzstd's `ZSTD_estimate*`, liblzma's
     /// `lzma_raw_*_memusage`), our lz4 codec's exact buffers, and models of zlib-rs, libbz2

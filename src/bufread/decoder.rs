@@ -14,8 +14,9 @@ use crate::format::Format;
 /// (`fill_buf`/`consume`), so there is no input buffer of its own and no copy of the input —
 /// over a `&[u8]` that makes one-shot decoding copy-free. (Reads of under 2 KiB are served
 /// from up to 8 KiB decoded ahead, as for [`read::Decoder`](crate::read::Decoder): that
-/// stage is allocated at the first small read, never otherwise.) With [`Config::single_stream`] it consumes
-/// exactly the first member: the bytes after it stay unread in the inner reader.
+/// stage is allocated at the first small read, never otherwise.) With
+/// [`Config::single_stream`] it consumes exactly the first member: the bytes after it stay
+/// unread in the inner reader.
 ///
 /// Everything else is as for [`read::Decoder`](crate::read::Decoder): strict, limited,
 /// concatenated members, `Interrupted` retried, `WouldBlock` resumable.
