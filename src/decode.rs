@@ -529,8 +529,8 @@ const STAGE: usize = 8 * 1024;
 /// Output decoded ahead for small reads. A read of a few hundred bytes costs a trip through
 /// the state machine and the codec (a dyn call, the checks, the backend's own call) whatever
 /// it gets; decoding up to `STAGE` bytes at a time and handing them out with a copy each
-/// makes a small read cost the copy. Reads of `SMALL_READ` bytes or more go straight into the
-/// caller's buffer, as before. Allocated at the first small read (never for a decoder that
+/// makes a small read cost the copy. Reads of `SMALL_READ` bytes or more, or at least as
+/// large as the stage, go straight into the caller's buffer, as before. Allocated at the first small read (never for a decoder that
 /// is not read in small pieces), at most the adapter's buffer size; kept across `reset`.
 ///
 /// Only the reading shapes (`read::Decoder`, `bufread::Decoder`) use it, in `Read::read`;
@@ -570,7 +570,8 @@ impl Stage {
         if self.pos < self.end {
             return Ok(self.hand_out(out));
         }
-        if out.len() >= SMALL_READ {
+        // (a stage no larger than the read would only make it shorter: a tiny `buffer_size`)
+        if out.len() >= SMALL_READ || out.len() >= self.size {
             return read(out);
         }
         if self.data.is_empty() {
@@ -753,5 +754,11 @@ mod tests {
         assert!(matches!(err, Err(Error::UnknownFormat)) && small.held() == 0);
         assert_eq!(small.read(&mut buf[..5], |space| Ok(space.len())).unwrap(), 5);
         assert_eq!(small.held(), 95, "a stage is at most the buffer size");
+        // a read as large as the stage goes straight through
+        let mut tiny = Stage::new(64);
+        assert_eq!(tiny.read(&mut buf[..100], |space| Ok(space.len())).unwrap(), 100);
+        assert_eq!(tiny.held(), 0);
+        assert_eq!(tiny.read(&mut buf[..63], |space| Ok(space.len())).unwrap(), 63);
+        assert_eq!(tiny.held(), 1);
     }
 }
