@@ -530,8 +530,9 @@ const STAGE: usize = 8 * 1024;
 /// the state machine and the codec (a dyn call, the checks, the backend's own call) whatever
 /// it gets; decoding up to `STAGE` bytes at a time and handing them out with a copy each
 /// makes a small read cost the copy. Reads of `SMALL_READ` bytes or more, or at least as
-/// large as the stage, go straight into the caller's buffer, as before. Allocated at the first small read (never for a decoder that
-/// is not read in small pieces), at most the adapter's buffer size; kept across `reset`.
+/// large as the stage, go straight into the caller's buffer, as before. Allocated at the first
+/// small read (never for a decoder that is not read in small pieces), at most the adapter's
+/// buffer size; kept across `reset`.
 ///
 /// Only the reading shapes (`read::Decoder`, `bufread::Decoder`) use it, in `Read::read`;
 /// everything that reads past it (`read_to_end`, `total_out`) accounts for what it holds.
