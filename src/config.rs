@@ -526,7 +526,9 @@ impl Config {
 
     /// The expected peak heap, in bytes, of an adapter built with this config: its buffer
     /// plus the codec's state (a reading decoder read in pieces of under 2 KiB adds a stage of
-    /// at most 8 KiB, and at most the buffer size, for the output it decodes ahead). For
+    /// at most 8 KiB, and at most the buffer size, for the output it decodes ahead; for lz4 it
+    /// is 64 KiB, which takes the place of the codec's own block buffer when the frame's
+    /// blocks are 64 KiB, as ours are by default). For
     /// [`Direction::Decompress`], the decoder of a stream that an encoder with this config
     /// writes (a decoder's memory follows the stream it reads).
     ///

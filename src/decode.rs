@@ -534,6 +534,14 @@ const STAGE: usize = 8 * 1024;
 /// small read (never for a decoder that is not read in small pieces), at most the adapter's
 /// buffer size; kept across `reset`.
 ///
+/// Where the codec's unit (`Decode::output_unit`) is larger than `STAGE` and within the
+/// buffer size, the stage is one unit: an lz4 block (64 KiB by default) then decodes straight
+/// into it, where a smaller stage would have the codec decode it into a block buffer of its
+/// own and copy it out again. The stage takes that buffer's place (the codec never allocates
+/// it), so small reads cost lz4 no memory at all. (The size is chosen at the first small
+/// read, before lz4 has seen a frame's header, from the smallest block, 64 KiB: a frame of
+/// larger blocks keeps a 64 KiB stage beside the codec's block buffer.)
+///
 /// Only the reading shapes (`read::Decoder`, `bufread::Decoder`) use it, in `Read::read`;
 /// everything that reads past it (`read_to_end`, `total_out`) accounts for what it holds.
 /// Nothing about the stream changes: the stage is filled by the shape's own read, which
@@ -543,13 +551,14 @@ pub(crate) struct Stage {
     data: Box<[u8]>,
     pos: usize,
     end: usize,
-    size: usize,
+    /// The adapter's buffer size: the most the stage may take.
+    limit: usize,
 }
 
 impl Stage {
     /// A stage of at most `limit` bytes (the adapter's buffer size), not yet allocated.
     pub fn new(limit: usize) -> Self {
-        Stage { data: Box::default(), pos: 0, end: 0, size: limit.clamp(1, STAGE) }
+        Stage { data: Box::default(), pos: 0, end: 0, limit: limit.max(1) }
     }
 
     /// Decoded bytes held, not yet returned.
@@ -563,22 +572,44 @@ impl Stage {
         self.end = 0;
     }
 
+    /// The size to allocate for a codec whose `output_unit` is `unit`: `STAGE`, or a whole
+    /// unit where that is larger and within the limit. An lz4 block then decodes straight into
+    /// the stage, so the codec never allocates a block buffer of its own and no block is
+    /// copied twice (into that buffer, then into the stage).
+    fn size_for(&self, unit: usize) -> usize {
+        if unit > STAGE && unit <= self.limit {
+            unit
+        } else {
+            STAGE.min(self.limit)
+        }
+    }
+
     /// A read of `out` (non-empty): what the stage holds, else, for a small read, up to a
-    /// stage's worth decoded by `read` (the shape's own read) and handed out from the stage;
-    /// else `read` straight into `out`.
+    /// stage's worth (at most `most` bytes) decoded by `read` (the shape's own read) and
+    /// handed out from the stage; else `read` straight into `out`. `unit`: the codec's
+    /// `output_unit` now, which sizes the stage when it is allocated (at the first small
+    /// read; kept from then on).
     #[inline]
-    pub fn read(&mut self, out: &mut [u8], read: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<usize> {
+    pub fn read(
+        &mut self,
+        out: &mut [u8],
+        unit: usize,
+        most: usize,
+        read: impl FnOnce(&mut [u8]) -> Result<usize>,
+    ) -> Result<usize> {
         if self.pos < self.end {
             return Ok(self.hand_out(out));
         }
         // (a stage no larger than the read would only make it shorter: a tiny `buffer_size`)
-        if out.len() >= SMALL_READ || out.len() >= self.size {
+        let size = if self.data.is_empty() { self.size_for(unit) } else { self.data.len() };
+        if out.len() >= SMALL_READ || out.len() >= size {
             return read(out);
         }
         if self.data.is_empty() {
-            self.data = vec![0; self.size].into_boxed_slice();
+            self.data = vec![0; size].into_boxed_slice();
         }
-        self.end = read(&mut self.data)?;
+        let fill = self.data.len().min(most.max(1));
+        self.end = read(&mut self.data[..fill])?;
         self.pos = 0;
         Ok(self.hand_out(out))
     }
@@ -605,7 +636,7 @@ const TO_END_STRETCH: usize = 64 * 1024;
 
 /// What `read_to_end` gives a read between two blocks that pass straight through: enough for
 /// the codec to cross the next block's header and show whether that block passes too.
-const CROSSING: usize = 16;
+pub(crate) const CROSSING: usize = 16;
 
 /// A reading decoder, as `read_to_end` drives it.
 pub(crate) trait ReadOut {
@@ -711,7 +742,7 @@ mod tests {
         let mut stage = Stage::new(1 << 16);
         let mut read = |stage: &mut Stage, out: &mut [u8], fills: &mut Vec<usize>| {
             stage
-                .read(out, |space| {
+                .read(out, 0, usize::MAX, |space| {
                     fills.push(space.len());
                     let n = space.len().min(source.len() - at);
                     space[..n].copy_from_slice(&source[at..at + n]);
@@ -751,15 +782,15 @@ mod tests {
         assert!(source.starts_with(&out) && out.len() == at);
         // an error from the fill leaves the stage empty, for the next read to retry
         let mut small = Stage::new(100);
-        let err = small.read(&mut buf[..5], |_| Err(Error::UnknownFormat));
+        let err = small.read(&mut buf[..5], 0, usize::MAX, |_| Err(Error::UnknownFormat));
         assert!(matches!(err, Err(Error::UnknownFormat)) && small.held() == 0);
-        assert_eq!(small.read(&mut buf[..5], |space| Ok(space.len())).unwrap(), 5);
+        assert_eq!(small.read(&mut buf[..5], 0, usize::MAX, |space| Ok(space.len())).unwrap(), 5);
         assert_eq!(small.held(), 95, "a stage is at most the buffer size");
         // a read as large as the stage goes straight through
         let mut tiny = Stage::new(64);
-        assert_eq!(tiny.read(&mut buf[..100], |space| Ok(space.len())).unwrap(), 100);
+        assert_eq!(tiny.read(&mut buf[..100], 0, usize::MAX, |space| Ok(space.len())).unwrap(), 100);
         assert_eq!(tiny.held(), 0);
-        assert_eq!(tiny.read(&mut buf[..63], |space| Ok(space.len())).unwrap(), 63);
+        assert_eq!(tiny.read(&mut buf[..63], 0, usize::MAX, |space| Ok(space.len())).unwrap(), 63);
         assert_eq!(tiny.held(), 1);
     }
 }

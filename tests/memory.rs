@@ -973,7 +973,8 @@ fn drain_in(mut r: impl Read, size: usize) -> u64 {
 #[test]
 fn small_reads_add_one_stage_of_at_most_8_kib_allocated_once() {
     // reads under 2 KiB are served from output decoded ahead: one allocation of at most
-    // 8 KiB (at most the buffer size), made at the first small read, kept across `reset`
+    // 8 KiB (at most the buffer size), made at the first small read, kept across `reset`;
+    // for lz4, a whole block that takes the place of the codec's own block buffer
     use compressio::{bufread, read};
     for format in formats() {
         let input = text(300_000, 9);
@@ -1004,11 +1005,21 @@ fn small_reads_add_one_stage_of_at_most_8_kib_allocated_once() {
                 assert_eq!(n, input.len() as u64);
                 let (n, small) = measure(|| run(333));
                 assert_eq!(n, input.len() as u64);
-                assert_eq!(small.allocations, large.allocations + 1, "{case}: {small:?} / {large:?}");
-                assert!(
-                    small.peak <= large.peak + stage && small.peak >= large.peak,
-                    "{case}: {small:?} / {large:?}"
-                );
+                if format == Format::Lz4 && buffer >= 64 << 10 {
+                    // the stage is a whole block (64 KiB, within the buffer size), which the
+                    // codec decodes into instead of a block buffer of its own: nothing added
+                    assert_eq!(
+                        (small.allocations, small.peak),
+                        (large.allocations, large.peak),
+                        "{case}: {small:?} / {large:?}"
+                    );
+                } else {
+                    assert_eq!(small.allocations, large.allocations + 1, "{case}: {small:?} / {large:?}");
+                    assert!(
+                        small.peak <= large.peak + stage && small.peak >= large.peak,
+                        "{case}: {small:?} / {large:?}"
+                    );
+                }
                 assert_eq!((small.net, large.net), (0, 0), "{case}");
             }
         }

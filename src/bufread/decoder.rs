@@ -13,8 +13,9 @@ use crate::format::Format;
 /// A decompressing reader over a [`BufRead`]: it decodes from the reader's own buffer
 /// (`fill_buf`/`consume`), so there is no input buffer of its own and no copy of the input —
 /// over a `&[u8]` that makes one-shot decoding copy-free. (Reads of under 2 KiB are served
-/// from up to 8 KiB decoded ahead, as for [`read::Decoder`](crate::read::Decoder): that
-/// stage is allocated at the first small read, never otherwise.) With
+/// from up to 8 KiB decoded ahead, 64 KiB for lz4, as for
+/// [`read::Decoder`](crate::read::Decoder): that stage is allocated at the first small read,
+/// never otherwise.) With
 /// [`Config::single_stream`] it consumes exactly the first member: the bytes after it stay
 /// unread in the inner reader.
 ///
@@ -304,7 +305,7 @@ impl<R: BufRead> Read for Decoder<R> {
         }
         // (small reads are served from the stage, which is filled by the same read)
         let (inner, state) = (&mut self.inner, &mut self.state);
-        Ok(self.stage.read(out, |out| {
+        Ok(self.stage.read(out, state.core.output_unit(), usize::MAX, |out| {
             // a read the codec can serve from what it holds (not for `read_to_end`)
             let ready = state.core.ready(&mut InBuf::new(&[]), out);
             if ready > 0 {

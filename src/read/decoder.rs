@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::codec::InBuf;
 use crate::config::{Config, Direction};
-use crate::decode::{DecodeCore, Stage, Step};
+use crate::decode::{DecodeCore, Stage, Step, CROSSING};
 use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::pool::Buffer;
@@ -22,7 +22,9 @@ use crate::pool::Buffer;
 ///   by default, allocated once) holds the compressed input read ahead.
 /// - **Small reads are cheap**: a `read` of under 2 KiB is served from up to 8 KiB (at most
 ///   `buffer_size`) decoded ahead into a stage, allocated at the first such read, so that
-///   each read costs a copy rather than a trip through the codec; inside an lz4 stored block,
+///   each read costs a copy rather than a trip through the codec. For lz4 the stage is
+///   64 KiB (if `buffer_size` allows), a block of the default size: such a block decodes
+///   straight into it, in place of the codec's own block buffer. Inside an lz4 stored block,
 ///   reads copy straight from the input buffer. What is held there always comes out first
 ///   (also through `read_to_end`), and [`total_out`](Decoder::total_out) does not count it.
 /// - **Concatenated** members (multi-member gzip, several zstd or lz4 frames, skippable frames,
@@ -60,6 +62,10 @@ pub struct Decoder<R: Read> {
     /// stored block the codec has taken as output (`DecodeCore::lease`), handed out by reads
     /// straight from the buffer.
     leased: usize,
+    /// The last read was served by a lease: the next stage fill only crosses the next block's
+    /// header (`CROSSING` bytes), so that a stored block after it is leased in turn rather
+    /// than copied into the stage.
+    crossing: bool,
     format: Format,
 }
 
@@ -97,7 +103,15 @@ impl<R: Read> Decoder<R> {
         let settings = config.resolve(format, Direction::Decompress)?;
         let buf = Buffer::new(settings.buffer_size, config.pool.as_ref());
         let stage = Stage::new(buf.capacity());
-        Ok(Decoder { inner, buf, core: DecodeCore::new(Some(format), config)?, stage, leased: 0, format })
+        Ok(Decoder {
+            inner,
+            buf,
+            core: DecodeCore::new(Some(format), config)?,
+            stage,
+            leased: 0,
+            crossing: false,
+            format,
+        })
     }
 
     /// A decoder for whatever format the input starts with (see [`Format::detect`]), with the
@@ -159,7 +173,7 @@ impl<R: Read> Decoder<R> {
         }
         let format = core.format().ok_or(Error::UnknownFormat)?;
         let stage = Stage::new(buf.capacity());
-        Ok(Decoder { inner, buf, core, stage, leased: 0, format })
+        Ok(Decoder { inner, buf, core, stage, leased: 0, crossing: false, format })
     }
 
     /// The format being decoded.
@@ -278,6 +292,7 @@ impl<R: Read> Decoder<R> {
         self.buf.clear();
         self.stage.clear();
         self.leased = 0;
+        self.crossing = false;
         std::mem::replace(&mut self.inner, inner)
     }
 
@@ -391,16 +406,23 @@ impl<R: Read> Read for Decoder<R> {
         if self.stage.held() == 0 {
             // inside an lz4 stored block, reads copy straight from the buffer: the codec
             // takes what the buffer holds of the block as output at once (`lease`)
-            if self.leased == 0 && !self.buf.is_empty() && self.core.passing() {
+            if self.leased == 0 && self.core.passing() {
+                // (input read ahead for the lease, not for a stage's worth of copies)
+                if self.buf.is_empty() {
+                    self.buf.compact();
+                    self.fill()?;
+                }
                 self.leased = self.core.lease(&mut InBuf::new(self.buf.pending()));
             }
             if self.leased > 0 {
+                self.crossing = true;
                 return Ok(self.hand_out_leased(out));
             }
         }
         // (small reads are served from the stage, which is filled by the same read)
+        let most = if std::mem::take(&mut self.crossing) { CROSSING } else { usize::MAX };
         let (inner, buf, core) = (&mut self.inner, &mut self.buf, &mut self.core);
-        Ok(self.stage.read(out, |out| read_into(inner, buf, core, out, true))?)
+        Ok(self.stage.read(out, core.output_unit(), most, |out| read_into(inner, buf, core, out, true))?)
     }
 
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {

@@ -638,8 +638,10 @@ impl Decode for Lz4Decoder {
         Ok(())
     }
 
+    /// The frame's block maximum; before a frame's header, the smallest there is (64 KiB), so
+    /// that a unit-sized stage allocated at the first read fits the common frames.
     fn output_unit(&self) -> usize {
-        self.block_max
+        self.block_max.max(super::frame::block_max(4))
     }
 
     fn ready_output(&mut self, input: &mut InBuf<'_>, output: &mut [u8]) -> usize {
