@@ -674,12 +674,15 @@ fn threaded_memory_is_bounded_and_independent_of_the_stream_length() {
             );
             // how many of the bounded slots are ever used at once depends on scheduling, so
             // the longer stream may reach a little further into the bound, never past it (the
-            // estimate check below). Our engine's slots are few and large: within 20 %. libzstd
+            // estimate check below). Our engine's slots are few and large: within 20 %, or one
+            // slot (a job's input and output, about 1 MiB for lz4: lz4 threads(2) was
+            // seen at 4.33 MiB for 16 MiB and 5.38 MiB for 128 MiB, one more slot). libzstd
             // allocates job buffers as its workers need them, and with more workers than cores
             // how many ever run at once varies from run to run (22.6 vs 27.8 MiB seen for 4
             // workers on 2 cores), so for zstd the bound is the estimate alone.
             if format != Format::Zstd {
-                assert!(long <= short + short / 5, "{format} threads({threads}): {short} → {long}");
+                let slack = (short / 5).max(MIB + MIB / 8);
+                assert!(long <= short + slack, "{format} threads({threads}): {short} → {long}");
             }
             assert!(
                 long.max(short) <= estimate + estimate / 4,

@@ -161,21 +161,27 @@ fn lz4_flex_frame_encoder_and_would_block() {
         }
     };
     // lz4_flex 0.14.2 either writes a corrupt frame or trips an internal assertion
-    // ("candidate <= input_stream_offset + cur") and panics
-    let naive = std::panic::catch_unwind(|| {
-        let mut naive = lz4_flex::frame::FrameEncoder::new(FaultyWriter::new(&script));
-        for chunk in data.chunks(10_000) {
-            retry_write(&mut naive, chunk);
-        }
-        let out = loop {
-            match naive.try_finish() {
-                Ok(()) => break naive.get_ref().data.clone(),
-                Err(lz4_flex::frame::Error::IoError(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => panic!("{e}"),
+    // ("candidate <= input_stream_offset + cur") and panics; without debug assertions
+    // (`cargo test --release`) it never returns from its compressor, so only debug builds
+    // (CI's) run this half
+    let naive = if !cfg!(debug_assertions) {
+        Ok(None)
+    } else {
+        std::panic::catch_unwind(|| {
+            let mut naive = lz4_flex::frame::FrameEncoder::new(FaultyWriter::new(&script));
+            for chunk in data.chunks(10_000) {
+                retry_write(&mut naive, chunk);
             }
-        };
-        read_all(lz4_flex::frame::FrameDecoder::new(&out[..])).ok()
-    });
+            let out = loop {
+                match naive.try_finish() {
+                    Ok(()) => break naive.get_ref().data.clone(),
+                    Err(lz4_flex::frame::Error::IoError(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("{e}"),
+                }
+            };
+            read_all(lz4_flex::frame::FrameDecoder::new(&out[..])).ok()
+        })
+    };
     assert!(!matches!(naive, Ok(Some(ref v)) if *v == data), "naive: expected a panic or a corrupt frame");
 
     let mut ours = Encoder::new(FaultyWriter::new(&script), Format::Lz4).unwrap();
