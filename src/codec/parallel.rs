@@ -60,14 +60,8 @@ impl<C: BlockCompressor> Unstarted<C> {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
-                    let Ok(mut job) = job else { return };
-                    if !C::KEEP_OUTPUT {
-                        job.output.clear();
-                    }
-                    let result = compressor.compress_block(&job.dict, &job.input, &mut job.output);
-                    let reply =
-                        Done { seq: job.seq, dict: job.dict, input: job.input, output: job.output, result };
-                    if done.send(reply).is_err() {
+                    let Ok(job) = job else { return };
+                    if done.send(job.run(&mut compressor)).is_err() {
                         return;
                     }
                 })
@@ -83,6 +77,17 @@ struct Job {
     dict: Vec<u8>,
     input: Vec<u8>,
     output: Vec<u8>,
+}
+
+impl Job {
+    /// Compress the block with `compressor` (a worker's, or the caller's when it helps).
+    fn run<C: BlockCompressor>(mut self, compressor: &mut C) -> Done<C::Summary> {
+        if !C::KEEP_OUTPUT {
+            self.output.clear();
+        }
+        let result = compressor.compress_block(&self.dict, &self.input, &mut self.output);
+        Done { seq: self.seq, dict: self.dict, input: self.input, output: self.output, result }
+    }
 }
 
 struct Done<S> {
@@ -111,6 +116,10 @@ pub(crate) struct Parallel<C: BlockCompressor> {
     /// The last `dict_size` bytes before `current`.
     history: Vec<u8>,
     jobs: Option<Sender<Job>>,
+    /// The workers' end of `jobs`, for a caller that helps (see [`Parallel::helping`]).
+    queue: std::sync::Arc<std::sync::Mutex<Receiver<Job>>>,
+    /// Set by [`Parallel::helping`].
+    helps: bool,
     results: Receiver<Done<C::Summary>>,
     workers: Vec<JoinHandle<()>>,
     /// The workers' compressors and channel ends until the first block goes to a worker: the
@@ -158,13 +167,15 @@ impl<C: BlockCompressor> Parallel<C> {
         let (done_tx, done_rx) = mpsc::channel();
         let compressors = (0..threads).map(|_| make()).collect::<CodecResult<Vec<C>>>()?;
         let unstarted =
-            (threads > 0).then(|| Box::new(Unstarted { compressors, jobs: job_rx, done: done_tx }));
+            (threads > 0).then(|| Box::new(Unstarted { compressors, jobs: job_rx.clone(), done: done_tx }));
         Ok(Parallel {
             block_size,
             dict_size,
             current: Vec::with_capacity(block_size),
             history: Vec::with_capacity(dict_size),
             jobs: Some(job_tx),
+            queue: job_rx,
+            helps: false,
             results: done_rx,
             workers: Vec::new(),
             unstarted,
@@ -188,7 +199,8 @@ impl<C: BlockCompressor> Parallel<C> {
     /// cores: lz4's encoder (its caller hashes the content) and the threaded member decoders
     /// (BGZF, zstd frames: their caller measures members and copies the output out). Where
     /// the caller's own share is already half the work (lz4's decoder) it should not take
-    /// blocks too: that measured 1.27× against 1.62× for two threads.
+    /// blocks by this rule (1.27× against 1.62× for two threads): it helps only when it would
+    /// wait instead ([`Parallel::helping`]).
     pub fn sharing(
         threads: usize,
         block_size: usize,
@@ -222,14 +234,43 @@ impl<C: BlockCompressor> Parallel<C> {
         Ok(self)
     }
 
+    /// Let the caller's thread help: when `next_block` would wait for the workers, the caller
+    /// takes a block still queued for them and compresses it itself (with the compressor
+    /// [`Parallel::hold`] made, kept after release), `outstanding` blocks in flight at most.
+    /// For a caller whose own share of the work is less than the workers' (lz4's decoder: it
+    /// copies and hashes what the worker decodes), so that it fills its idle time rather than
+    /// taking blocks by a fixed rule. The order and bytes are the same whoever makes a block.
+    pub fn helping(mut self, outstanding: usize) -> Self {
+        self.helps = self.inline.is_some();
+        self.max_outstanding = self.max_outstanding.max(outstanding);
+        self
+    }
+
     /// Let the workers take blocks from the next `submit` on (their threads start with the
     /// first one handed to them).
     pub fn release(&mut self) {
         if let Some(made) = self.held.take() {
-            if made {
+            if made && !self.helps {
                 self.inline = None;
             }
         }
+    }
+
+    /// As a helping caller about to wait: take the oldest block still queued for the workers,
+    /// if any, and compress it here. False when there is none (or the queue is busy: a worker
+    /// waiting for a job holds it, so then nothing is queued).
+    fn help(&mut self) -> bool {
+        let (true, Some(compressor)) = (self.helps && self.held.is_none(), &mut self.inline) else {
+            return false;
+        };
+        let job = match self.queue.try_lock() {
+            Ok(queue) => queue.try_recv().ok(),
+            Err(_) => None,
+        };
+        let Some(job) = job else { return false };
+        let done = job.run(compressor);
+        self.waiting.insert(done.seq, done);
+        true
     }
 
     /// Whether the workers are held back (see [`Parallel::hold`]).
@@ -315,7 +356,8 @@ impl<C: BlockCompressor> Parallel<C> {
                 self.waiting.insert(done.seq, done);
             }
         }
-        let workers_full = self.held.is_some() || self.in_flight() >= self.queue_limit;
+        // (a helping caller takes blocks only when it would wait: `help`)
+        let workers_full = self.held.is_some() || (!self.helps && self.in_flight() >= self.queue_limit);
         if let (Some(compressor), true) = (&mut self.inline, workers_full) {
             if !C::KEEP_OUTPUT {
                 output.clear();
@@ -361,6 +403,7 @@ impl<C: BlockCompressor> Parallel<C> {
                     self.waiting.insert(done.seq, done);
                 }
                 Err(mpsc::TryRecvError::Empty) if !wait => return Ok(None),
+                Err(mpsc::TryRecvError::Empty) if self.help() => {}
                 Err(_) => self.receive_one()?,
             }
         }
@@ -608,6 +651,30 @@ mod tests {
 
         // the classic engine leaves the caller to copy and wait
         let (out, who) = run(Parallel::new(2, 1000, 0, || Ok(Copy)).unwrap(), &data);
+        assert_eq!(out, data);
+        assert!(!who.contains(&caller));
+    }
+
+    #[test]
+    fn a_helping_caller_takes_queued_blocks_only_when_it_would_wait() {
+        let data: Vec<u8> = (0..40_500u32).map(|i| (i * 11 % 253) as u8).collect();
+        let caller = std::thread::current().id();
+        let engine = Parallel::new(1, 1000, 0, || Ok(Copy)).unwrap().hold(|| Ok(Copy)).unwrap().helping(4);
+        assert_eq!(engine.max_outstanding, 4);
+        let mut engine = engine;
+        engine.release();
+        assert!(engine.inline.is_some(), "the compressor made for the wait stays, to help");
+        // with one slow worker and four blocks in flight, the caller waits in `next_block`,
+        // and meanwhile makes blocks still queued for the worker
+        let (out, who) = run(engine, &data);
+        assert_eq!(out, data, "in order, whoever made each block");
+        assert_eq!(who.len(), 41);
+        assert!(who.contains(&caller), "the caller never helped");
+        assert!(who.iter().any(|&id| id != caller), "the worker made none");
+        // without `helping`, a released engine leaves every block to the worker
+        let mut engine = Parallel::new(1, 1000, 0, || Ok(Copy)).unwrap().hold(|| Ok(Copy)).unwrap();
+        engine.release();
+        let (out, who) = run(engine, &data);
         assert_eq!(out, data);
         assert!(!who.contains(&caller));
     }
