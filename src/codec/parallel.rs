@@ -349,7 +349,7 @@ impl<C: BlockCompressor> Parallel<C> {
             let from = input.len().saturating_sub(self.dict_size);
             self.history.extend_from_slice(&input[from..]);
         }
-        let mut output = self.spare_outputs.pop().unwrap_or_default();
+        let output = self.spare_outputs.pop().unwrap_or_default();
         if self.inline.is_some() && self.queue_limit > 0 && self.held.is_none() {
             // count what the workers have finished, to see whether one of them is free
             while let Ok(done) = self.results.try_recv() {
@@ -358,19 +358,15 @@ impl<C: BlockCompressor> Parallel<C> {
         }
         // (a helping caller takes blocks only when it would wait: `help`)
         let workers_full = self.held.is_some() || (!self.helps && self.in_flight() >= self.queue_limit);
+        let job = Job { seq: self.next_seq, dict, input, output };
         if let (Some(compressor), true) = (&mut self.inline, workers_full) {
-            if !C::KEEP_OUTPUT {
-                output.clear();
-            }
-            let result = compressor.compress_block(&dict, &input, &mut output);
-            self.waiting.insert(self.next_seq, Done { seq: self.next_seq, dict, input, output, result });
+            self.waiting.insert(job.seq, job.run(compressor));
             self.next_seq += 1;
             return Ok(());
         }
         if let Some(unstarted) = self.unstarted.take() {
             self.workers = (*unstarted).start()?;
         }
-        let job = Job { seq: self.next_seq, dict, input, output };
         match &self.jobs {
             Some(tx) if tx.send(job).is_ok() => {}
             _ => return Err(Fault::backend("compression worker threads are gone")),
