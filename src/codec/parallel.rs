@@ -239,7 +239,8 @@ impl<C: BlockCompressor> Parallel<C> {
     /// [`Parallel::hold`] made, kept after release), `outstanding` blocks in flight at most.
     /// For a caller whose own share of the work is less than the workers' (lz4's decoder: it
     /// copies and hashes what the worker decodes), so that it fills its idle time rather than
-    /// taking blocks by a fixed rule. The order and bytes are the same whoever makes a block.
+    /// taking blocks by a fixed rule; it leaves each worker a block queued (see `help`). The
+    /// order and bytes are the same whoever makes a block.
     pub fn helping(mut self, outstanding: usize) -> Self {
         self.helps = self.inline.is_some();
         self.max_outstanding = self.max_outstanding.max(outstanding);
@@ -256,10 +257,18 @@ impl<C: BlockCompressor> Parallel<C> {
         }
     }
 
-    /// As a helping caller about to wait: take the oldest block still queued for the workers,
-    /// if any, and compress it here. False when there is none (or the queue is busy: a worker
-    /// waiting for a job holds it, so then nothing is queued).
+    /// As a helping caller about to wait: take the oldest block still queued for the workers
+    /// and compress it here, if that leaves each worker one queued besides the one it is on.
+    /// False when it would not (or the queue is busy: a worker waiting for a job holds it, so
+    /// then nothing is queued). Taking a worker's last queued block leaves it idle once it is
+    /// done, until the caller has written the oldest block out and submitted another (lz4,
+    /// 64 MiB of text in 4 MiB blocks, `threads(2)`, 40 alternating runs: median 2743 MB/s
+    /// taking any queued block, 2887 MB/s with this rule).
     fn help(&mut self) -> bool {
+        // (`results` is empty here, so every block in flight is queued or being compressed)
+        if self.in_flight() <= 2 * self.workers.len() {
+            return false;
+        }
         let (true, Some(compressor)) = (self.helps && self.held.is_none(), &mut self.inline) else {
             return false;
         };
@@ -673,6 +682,86 @@ mod tests {
         let (out, who) = run(engine, &data);
         assert_eq!(out, data);
         assert!(!who.contains(&caller));
+    }
+
+    type Gate = std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>;
+
+    /// Copies a block; a worker's copy first waits for the gate to open (the caller's, with
+    /// no gate, does not).
+    struct Gated(Option<Gate>);
+
+    /// Opens the gate when dropped: also when an assertion fails, so that dropping the engine
+    /// (which joins its workers) does not hang on a stalled worker.
+    struct Opener(Gate);
+
+    impl Drop for Opener {
+        fn drop(&mut self) {
+            let (open, opened) = &*self.0;
+            *open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            opened.notify_all();
+        }
+    }
+
+    impl BlockCompressor for Gated {
+        type Summary = ThreadId;
+
+        fn compress_block(&mut self, _dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> CodecResult<ThreadId> {
+            if let Some(gate) = &self.0 {
+                let (open, opened) = &**gate;
+                let mut open = open.lock().unwrap();
+                while !*open {
+                    open = opened.wait(open).unwrap();
+                }
+            }
+            out.extend_from_slice(input);
+            Ok(std::thread::current().id())
+        }
+    }
+
+    #[test]
+    fn a_helping_caller_leaves_each_worker_a_queued_block() {
+        let gate: Gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let worker_gate = gate.clone();
+        let mut engine = Parallel::new(1, 1000, 0, move || Ok(Gated(Some(worker_gate.clone()))))
+            .unwrap()
+            .hold(|| Ok(Gated(None)))
+            .unwrap()
+            .helping(4);
+        // (declared after the engine: dropped before it, so the gate opens before the join)
+        let opener = Opener(gate);
+        engine.release();
+        let submit = |engine: &mut Parallel<Gated>, byte: u8| {
+            engine.current_mut().extend_from_slice(&[byte; 1000]);
+            engine.submit().unwrap();
+        };
+        submit(&mut engine, 0);
+        submit(&mut engine, 1);
+        // the stalled worker has one block and one queued (or both queued): taking one would
+        // leave it none once it is done
+        assert!(!engine.help());
+        submit(&mut engine, 2);
+        // three in flight: the caller takes the oldest queued (retrying while the worker holds
+        // the queue to receive, which makes `help` give up)
+        let helped = (0..1000).any(|_| {
+            let helped = engine.help();
+            if !helped {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            helped
+        });
+        assert!(helped, "three in flight and the caller never helped");
+        assert!(!engine.help(), "two left in flight: the worker keeps its queued block");
+        drop(opener);
+        let caller = std::thread::current().id();
+        let mut by_caller = 0;
+        for byte in 0..3u8 {
+            let block = engine.next_block(true).unwrap().expect("three blocks in order");
+            assert_eq!(block.output, [byte; 1000]);
+            by_caller += usize::from(block.summary == caller);
+            engine.recycle(block);
+        }
+        assert_eq!(by_caller, 1);
+        assert!(engine.next_block(true).unwrap().is_none());
     }
 
     #[test]
