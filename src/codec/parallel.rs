@@ -261,9 +261,8 @@ impl<C: BlockCompressor> Parallel<C> {
     /// and compress it here, if that leaves each worker one queued besides the one it is on.
     /// False when it would not (or the queue is busy: a worker waiting for a job holds it, so
     /// then nothing is queued). Taking a worker's last queued block leaves it idle once it is
-    /// done, until the caller has written the oldest block out and submitted another (lz4,
-    /// 64 MiB of text in 4 MiB blocks, `threads(2)`, 40 alternating runs: median 2743 MB/s
-    /// taking any queued block, 2887 MB/s with this rule).
+    /// done, until the caller has written the oldest block out and submitted another (the
+    /// figures are in `codec/lz4/parallel.rs`, the one user).
     fn help(&mut self) -> bool {
         // (`results` is empty here, so every block in flight is queued or being compressed)
         if self.in_flight() <= 2 * self.workers.len() {
