@@ -623,7 +623,15 @@ fn threaded_memory_child() {
 
 #[test]
 fn threaded_decoding_memory_is_bounded_and_independent_of_the_stream_length() {
-    for (format, threads) in [(Format::Bzip2, 2), (Format::Bzip2, 4), (Format::Gzip, 2), (Format::Zstd, 2)] {
+    let cases = [
+        (Format::Bzip2, 2),
+        (Format::Bzip2, 4),
+        (Format::Gzip, 2),
+        (Format::Zstd, 2),
+        (Format::Lz4, 2),
+        (Format::Lz4, 3),
+    ];
+    for (format, threads) in cases {
         if !format.is_enabled() {
             continue;
         }
@@ -702,21 +710,108 @@ fn threaded_memory_is_bounded_and_independent_of_the_stream_length() {
 /// An lz4 frame (4 MiB blocks, independent, content checksum) of `blocks` as stored blocks,
 /// declaring `declared` bytes of content if given.
 fn lz4_stored_frame(blocks: &[&[u8]], declared: Option<u64>) -> Vec<u8> {
-    let flg = 0x40 | 0x20 | 0x04 | if declared.is_some() { 0x08 } else { 0 };
+    let blocks: Vec<(&[u8], bool)> = blocks.iter().map(|&block| (block, true)).collect();
+    lz4_frame(&blocks, declared, true)
+}
+
+/// An lz4 frame of 4 MiB independent blocks: each of `blocks` stored when its flag says so,
+/// else compressed; with a content checksum when `checksum`, declaring `declared` bytes of
+/// content if given.
+fn lz4_frame(blocks: &[(&[u8], bool)], declared: Option<u64>, checksum: bool) -> Vec<u8> {
+    let flg = 0x40 | 0x20 | if checksum { 0x04 } else { 0 } | if declared.is_some() { 0x08 } else { 0 };
     let mut frame = vec![0x04, 0x22, 0x4d, 0x18, flg, 0x70];
     if let Some(size) = declared {
         frame.extend_from_slice(&size.to_le_bytes());
     }
     frame.push((xxhash_rust::xxh32::xxh32(&frame[4..], 0) >> 8) as u8);
     let mut content = Vec::new();
-    for block in blocks {
-        frame.extend_from_slice(&(block.len() as u32 | 0x8000_0000).to_le_bytes());
-        frame.extend_from_slice(block);
+    for &(block, stored) in blocks {
+        assert!(block.len() <= 4 * MIB);
+        if stored {
+            frame.extend_from_slice(&(block.len() as u32 | 0x8000_0000).to_le_bytes());
+            frame.extend_from_slice(block);
+        } else {
+            let packed = lz4_flex::block::compress(block);
+            frame.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+            frame.extend_from_slice(&packed);
+        }
         content.extend_from_slice(block);
     }
     frame.extend_from_slice(&[0, 0, 0, 0]);
-    frame.extend_from_slice(&xxhash_rust::xxh32::xxh32(&content, 0).to_le_bytes());
+    if checksum {
+        frame.extend_from_slice(&xxhash_rust::xxh32::xxh32(&content, 0).to_le_bytes());
+    }
     frame
+}
+
+#[test]
+fn lz4_content_checksum_is_kept_across_threads_stored_blocks_and_frames() {
+    if !Format::Lz4.is_enabled() {
+        return;
+    }
+    // In parallel, each batch is hashed for the content checksum by the thread that decoded
+    // it, in turn; a stored block between batches is hashed by the reading thread, which
+    // hands the checksum back and forth. Frames with and without the checksum, in one stream.
+    let (a, b, c, d) = (text(4 * MIB, 41), random(4 * MIB, 42), text(4 * MIB, 43), random(4 * MIB, 44));
+    let (e, f) = (text(4 * MIB, 45), text(1000, 46));
+    let first = [
+        (&a[..], false),
+        (&c, false),
+        (&b, true),
+        (&e, false),
+        (&c, false),
+        (&b, true),
+        (&d, true),
+        (&f, false),
+    ];
+    let second = [(&e[..], false), (&a, false)];
+    let third = [(&b[..], true), (&c, false)];
+    let frames =
+        [lz4_frame(&first, None, true), lz4_frame(&second, None, false), lz4_frame(&third, None, true)];
+    let stream = frames.concat();
+    let content: Vec<u8> =
+        [&first[..], &second, &third].concat().iter().flat_map(|(block, _)| block.iter().copied()).collect();
+    for threads in [1, 2, 3] {
+        let config = Config::default().threads(threads);
+        for chunks in [&[65536][..], &[7, 100_000, 1]] {
+            let back = decompress_chunked(&stream, Format::Lz4, &config, chunks).unwrap();
+            assert!(back == content, "threads({threads}), reads {chunks:?}: {} bytes", back.len());
+        }
+    }
+    // a wrong content checksum (each checked frame's in turn) is found after all its content
+    let first_len: usize = first.iter().map(|(block, _)| block.len()).sum();
+    for at in [frames[0].len() - 1, stream.len() - 2] {
+        let mut bad = stream.clone();
+        bad[at] ^= 0x10;
+        let one = read_until_error(&bad, &Config::default(), 65536);
+        let two = read_until_error(&bad, &Config::default().threads(2), 65536);
+        assert!(matches!(two.1, Some(compressio::Error::Corrupt { .. })), "at {at}: {:?}", two.1);
+        let before = if at < frames[0].len() { first_len } else { content.len() };
+        assert!(two.0 == content[..before], "at {at}: {} bytes", two.0.len());
+        assert!(one.0 == two.0 && format!("{:?}", one.1) == format!("{:?}", two.1), "at {at}");
+    }
+    // a bad block stops the hashing midway (the batches after it are never hashed); a decoder
+    // reset onto a good stream then checks its content checksum as new
+    let mut broken = frames[0].clone();
+    let mut at = 7;
+    for _ in 0..3 {
+        let size = u32::from_le_bytes(broken[at..at + 4].try_into().unwrap()) & 0x7fff_ffff;
+        at += 4 + size as usize;
+    }
+    // (its first sequence: no literal, then a match 1 byte back, before any output)
+    broken[at + 4..at + 7].copy_from_slice(&[0x0f, 0x01, 0x00]);
+    let mut decoder = Decoder::with_config(&broken[..], Format::Lz4, &Config::default().threads(2)).unwrap();
+    let mut out = Vec::new();
+    let err = compressio::Error::from(decoder.read_to_end(&mut out).unwrap_err());
+    assert!(
+        matches!(&err, compressio::Error::Corrupt { detail, .. } if detail.contains("invalid block")),
+        "{err:?}"
+    );
+    assert!(out == content[..12 * MIB], "{} bytes before the bad block", out.len());
+    decoder.reset(&stream[..]);
+    let mut back = Vec::new();
+    decoder.read_to_end(&mut back).unwrap();
+    assert!(back == content);
 }
 
 #[test]

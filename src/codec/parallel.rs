@@ -238,9 +238,9 @@ impl<C: BlockCompressor> Parallel<C> {
     /// takes a block still queued for them and compresses it itself (with the compressor
     /// [`Parallel::hold`] made, kept after release), `outstanding` blocks in flight at most.
     /// For a caller whose own share of the work is less than the workers' (lz4's decoder: it
-    /// copies and hashes what the worker decodes), so that it fills its idle time rather than
-    /// taking blocks by a fixed rule; it leaves each worker a block queued (see `help`). The
-    /// order and bytes are the same whoever makes a block.
+    /// copies out what the worker decodes and hashes), so that it fills its idle time rather
+    /// than taking blocks by a fixed rule. The order and bytes are the same whoever makes a
+    /// block.
     pub fn helping(mut self, outstanding: usize) -> Self {
         self.helps = self.inline.is_some();
         self.max_outstanding = self.max_outstanding.max(outstanding);
@@ -258,16 +258,12 @@ impl<C: BlockCompressor> Parallel<C> {
     }
 
     /// As a helping caller about to wait: take the oldest block still queued for the workers
-    /// and compress it here, if that leaves each worker one queued besides the one it is on.
-    /// False when it would not (or the queue is busy: a worker waiting for a job holds it, so
-    /// then nothing is queued). Taking a worker's last queued block leaves it idle once it is
-    /// done, until the caller has written the oldest block out and submitted another (the
-    /// figures are in `codec/lz4/parallel.rs`, the one user).
+    /// and compress it here. False when there is none (or the queue is busy: a worker waiting
+    /// for a job holds it, so then nothing is queued). It takes a worker's last queued block
+    /// too: leaving each worker one queued paid while lz4's caller hashed the content, and
+    /// cost once the decoding thread hashes it (the figures are in `codec/lz4/parallel.rs`,
+    /// the one user).
     fn help(&mut self) -> bool {
-        // (`results` is empty here, so every block in flight is queued or being compressed)
-        if self.in_flight() <= 2 * self.workers.len() {
-            return false;
-        }
         let (true, Some(compressor)) = (self.helps && self.held.is_none(), &mut self.inline) else {
             return false;
         };
@@ -683,7 +679,8 @@ mod tests {
         assert!(!who.contains(&caller));
     }
 
-    type Gate = std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>;
+    /// Whether the gate is open, and how many blocks have reached it.
+    type Gate = std::sync::Arc<(std::sync::Mutex<(bool, usize)>, std::sync::Condvar)>;
 
     /// Copies a block; a worker's copy first waits for the gate to open (the caller's, with
     /// no gate, does not).
@@ -695,9 +692,9 @@ mod tests {
 
     impl Drop for Opener {
         fn drop(&mut self) {
-            let (open, opened) = &*self.0;
-            *open.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            opened.notify_all();
+            let (gate, moved) = &*self.0;
+            gate.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
+            moved.notify_all();
         }
     }
 
@@ -706,10 +703,12 @@ mod tests {
 
         fn compress_block(&mut self, _dict: &[u8], input: &[u8], out: &mut Vec<u8>) -> CodecResult<ThreadId> {
             if let Some(gate) = &self.0 {
-                let (open, opened) = &**gate;
-                let mut open = open.lock().unwrap();
-                while !*open {
-                    open = opened.wait(open).unwrap();
+                let (gate, moved) = &**gate;
+                let mut state = gate.lock().unwrap();
+                state.1 += 1;
+                moved.notify_all();
+                while !state.0 {
+                    state = moved.wait(state).unwrap();
                 }
             }
             out.extend_from_slice(input);
@@ -718,8 +717,8 @@ mod tests {
     }
 
     #[test]
-    fn a_helping_caller_leaves_each_worker_a_queued_block() {
-        let gate: Gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    fn a_helping_caller_takes_the_workers_last_queued_block() {
+        let gate: Gate = std::sync::Arc::new((std::sync::Mutex::new((false, 0)), std::sync::Condvar::new()));
         let worker_gate = gate.clone();
         let mut engine = Parallel::new(1, 1000, 0, move || Ok(Gated(Some(worker_gate.clone()))))
             .unwrap()
@@ -727,39 +726,35 @@ mod tests {
             .unwrap()
             .helping(4);
         // (declared after the engine: dropped before it, so the gate opens before the join)
-        let opener = Opener(gate);
+        let opener = Opener(gate.clone());
         engine.release();
         let submit = |engine: &mut Parallel<Gated>, byte: u8| {
             engine.current_mut().extend_from_slice(&[byte; 1000]);
             engine.submit().unwrap();
         };
         submit(&mut engine, 0);
-        submit(&mut engine, 1);
-        // the stalled worker has one block and one queued (or both queued): taking one would
-        // leave it none once it is done
-        assert!(!engine.help());
-        submit(&mut engine, 2);
-        // three in flight: the caller takes the oldest queued (retrying while the worker holds
-        // the queue to receive, which makes `help` give up)
-        let helped = (0..1000).any(|_| {
-            let helped = engine.help();
-            if !helped {
-                std::thread::sleep(std::time::Duration::from_millis(1));
+        {
+            // the worker has the first block, stalled at the gate
+            let (state, moved) = &*gate;
+            let mut state = state.lock().unwrap();
+            while state.1 == 0 {
+                state = moved.wait(state).unwrap();
             }
-            helped
-        });
-        assert!(helped, "three in flight and the caller never helped");
-        assert!(!engine.help(), "two left in flight: the worker keeps its queued block");
+        }
+        submit(&mut engine, 1);
+        // the second is the worker's only queued block: the caller, about to wait, takes it
+        assert!(engine.help(), "the caller left the worker's queued block");
+        assert!(!engine.help(), "nothing left in the queue");
         drop(opener);
         let caller = std::thread::current().id();
-        let mut by_caller = 0;
-        for byte in 0..3u8 {
-            let block = engine.next_block(true).unwrap().expect("three blocks in order");
+        let mut makers = Vec::new();
+        for byte in 0..2u8 {
+            let block = engine.next_block(true).unwrap().expect("two blocks in order");
             assert_eq!(block.output, [byte; 1000]);
-            by_caller += usize::from(block.summary == caller);
+            makers.push(block.summary == caller);
             engine.recycle(block);
         }
-        assert_eq!(by_caller, 1);
+        assert_eq!(makers, [false, true], "the worker made the first, the caller the second");
         assert!(engine.next_block(true).unwrap().is_none());
     }
 

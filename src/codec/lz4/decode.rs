@@ -84,8 +84,8 @@ pub(crate) struct Lz4Decoder {
 }
 
 /// What a frame's content decoded in parallel batches must pass: the declared content size
-/// (each batch before anyone sees it) and the running content checksum (its bytes as they go
-/// out), the same checks as for one block.
+/// (each batch before anyone sees it) and the content checksum (which the batches continue,
+/// and hand back once all are written out), the same checks as for one block.
 struct Tally<'a> {
     frame: &'a Descriptor,
     hasher: &'a mut Xxh32,
@@ -101,10 +101,12 @@ impl super::parallel::Content for Tally<'_> {
         Ok(())
     }
 
-    fn hash(&mut self, content: &[u8]) {
-        if self.frame.content_checksum {
-            self.hasher.update(content);
-        }
+    fn hasher(&self) -> Option<&Xxh32> {
+        self.frame.content_checksum.then_some(&*self.hasher)
+    }
+
+    fn settle(&mut self, hash: Xxh32) {
+        *self.hasher = hash;
     }
 }
 
@@ -384,29 +386,38 @@ impl Lz4Decoder {
         result.map(Some)
     }
 
+    /// The parallel decoder if this frame uses it, and what its batches must pass.
+    fn batches(&mut self) -> (Option<&mut ParallelBlocks>, Tally<'_>) {
+        let par = self.parallel.as_mut().filter(|_| self.in_parallel);
+        (par, Tally { frame: &self.frame, hasher: &mut self.hasher, produced: &mut self.produced })
+    }
+
+    /// Submit the batch being filled, if any; true once every batch is written out (or the
+    /// frame has none).
+    fn batches_done(&mut self) -> CodecResult<bool> {
+        match self.batches() {
+            (Some(par), check) => Ok(par.submit(&check)? && par.is_idle()),
+            (None, _) => Ok(true),
+        }
+    }
+
     /// Wait for the oldest batch in flight and write it out (`OutputFull` if there is no room).
     fn write_oldest_batch(&mut self, output: &mut OutBuf<'_>) -> CodecResult<Option<Decoded>> {
         if output.is_full() {
             return Ok(Some(Decoded::OutputFull));
         }
-        let Some(par) = &mut self.parallel else { return Err(Fault::backend("no parallel decoder")) };
-        par.drain(
-            output,
-            true,
-            &mut Tally { frame: &self.frame, hasher: &mut self.hasher, produced: &mut self.produced },
-        )?;
+        let (Some(par), mut check) = self.batches() else {
+            return Err(Fault::backend("no parallel decoder"));
+        };
+        par.drain(output, true, &mut check)?;
         Ok(None)
     }
 
     #[inline(never)]
     fn walk(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
         loop {
-            if let (true, Some(par)) = (self.in_parallel, &mut self.parallel) {
-                par.drain(
-                    output,
-                    false,
-                    &mut Tally { frame: &self.frame, hasher: &mut self.hasher, produced: &mut self.produced },
-                )?;
+            if let (Some(par), mut check) = self.batches() {
+                par.drain(output, false, &mut check)?;
                 if par.is_writing() {
                     return Ok(Decoded::OutputFull);
                 }
@@ -491,17 +502,21 @@ impl Lz4Decoder {
                     }
                 }
                 State::BlockData { size, stored } if self.in_parallel => {
-                    let Some(par) = &mut self.parallel else {
+                    let (Some(par), check) = self.batches() else {
                         return Err(Fault::backend("no parallel decoder"));
                     };
-                    if !par.filling() && par.batch_full() && !par.submit()? {
+                    if !par.filling() && par.batch_full() && !par.submit(&check)? {
                         // every slot is taken: the oldest batch must be written out first
                         if let Some(outcome) = self.write_oldest_batch(output)? {
                             return Ok(outcome);
                         }
                         continue;
                     }
-                    if !par.fill(input, size, stored, self.frame.block_checksum, self.block_max) {
+                    let (checksum, block_max) = (self.frame.block_checksum, self.block_max);
+                    let Some(par) = &mut self.parallel else {
+                        return Err(Fault::backend("no parallel decoder"));
+                    };
+                    if !par.fill(input, size, stored, checksum, block_max) {
                         return Ok(Decoded::InputEmpty);
                     }
                     self.state = State::BlockHeader;
@@ -533,12 +548,7 @@ impl Lz4Decoder {
                 State::Stored { size, left, hashed } => {
                     if left == size {
                         // batches of earlier blocks go out first
-                        let idle = self
-                            .parallel
-                            .as_mut()
-                            .filter(|_| self.in_parallel)
-                            .map_or(Ok(true), |par| Ok(par.submit()? && par.is_idle()))?;
-                        if !idle {
+                        if !self.batches_done()? {
                             if let Some(outcome) = self.write_oldest_batch(output)? {
                                 return Ok(outcome);
                             }
@@ -554,9 +564,7 @@ impl Lz4Decoder {
                     }
                 }
                 State::Drain => {
-                    let idle =
-                        self.parallel.as_mut().map_or(Ok(true), |par| Ok(par.submit()? && par.is_idle()))?;
-                    if !idle {
+                    if !self.batches_done()? {
                         if let Some(outcome) = self.write_oldest_batch(output)? {
                             return Ok(outcome);
                         }
@@ -626,12 +634,11 @@ impl Decode for Lz4Decoder {
     /// The batches of complete blocks, decoded and written out (the incomplete block, if any,
     /// is the truncation).
     fn end_of_input(&mut self, output: &mut OutBuf<'_>) -> CodecResult<()> {
-        let Some(par) = self.parallel.as_mut().filter(|_| self.in_parallel) else { return Ok(()) };
+        let (Some(par), mut check) = self.batches() else { return Ok(()) };
         // the incomplete block is the truncation: only the complete ones before it go out
         par.drop_open();
-        let mut check = Tally { frame: &self.frame, hasher: &mut self.hasher, produced: &mut self.produced };
         while !par.is_idle() && !output.is_full() {
-            if !par.submit()? || !par.is_idle() {
+            if !par.submit(&check)? || !par.is_idle() {
                 par.drain(output, true, &mut check)?;
             }
         }

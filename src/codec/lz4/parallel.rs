@@ -3,68 +3,168 @@
 //! The decoder (`decode.rs`) walks the frame as always and, instead of decoding each block,
 //! appends it to a batch of about 1 MiB of blocks; full batches go to the worker threads of
 //! the parallel engine (`codec/parallel.rs`), which hands them back decoded and in order. The
-//! decoder then does what it does for one block over each batch's output: the content size
-//! before the caller sees a byte of it, the content checksum over its bytes as they are copied
-//! out (checked at the frame's end, as on one thread). So a bad block is reported where one
-//! thread reports it, with no output from it or after it. Batches amortise the per-message
-//! costs over lz4's small blocks (64 KiB by default: a block takes about 20 µs to decode).
-//!
-//! The caller's thread helps: when it would wait for the oldest batch, it decodes one still
-//! queued for the worker, but only while the worker keeps another queued (`Parallel::helping`,
-//! four batches in flight). Decoding is the worker's share and the larger one; copying and
-//! hashing the caller's (64 MiB of text in 4 MiB blocks, CPU seconds over 20 decodes: worker
-//! 0.54–0.58 and caller 0.39–0.40 before, 0.44–0.46 and 0.51–0.55 with help; 3–15 % faster).
-//! Taking the worker's last queued batch idled it until the caller had written the oldest out
-//! and submitted another: leaving it one made threads(2) 5 % faster (median of 40 alternating
-//! runs, 2743 → 2887 MB/s).
+//! thread that decodes a batch also adds it to the content checksum, in order (`Turn`). The
+//! decoder then checks each batch's output as it checks one block's: the content size before
+//! the caller sees a byte of it, the content checksum at the frame's end, as on one thread. So
+//! a bad block is reported where one thread reports it, with no output from it or after it.
+//! Batches amortise the per-message costs over lz4's small blocks (64 KiB by default: a block
+//! takes about 20 µs to decode).
 //!
 //! Only frames of independent blocks without a dictionary go this way; linked blocks depend
 //! on the previous 64 KiB of output and stay on one thread. The threads start with the first
 //! full batch: a frame of less than a batch (a small message) is decoded on the caller's
 //! thread, as without threads.
+//!
+//! lz4 decodes at a few GB/s, so the reading thread's share — copying compressed blocks into
+//! batches and the output out — is large, and where the second core idles was found by
+//! reading each thread's CPU time (`/proc/self/task`; 64 MiB of text, 64 KiB reads):
+//! - The caller's thread helps: when it would wait for the oldest batch, it decodes one still
+//!   queued for the worker (`Parallel::helping`, four batches in flight).
+//! - The content checksum (xxh32, sequential, about 7 GB/s here) was the caller's: hashing
+//!   each piece as it was copied out. Hashed by the decoding thread instead, while the batch
+//!   is in its cache, it left the caller the copies and the decoding it helps with, and the
+//!   two threads' CPU times even (4 MiB blocks, 30 decodes: caller 0.83–0.91 s and worker
+//!   0.74–0.77 s before, 0.74–0.77 s and 0.71–0.75 s after; threads(2) 2185–2321 →
+//!   2489–2633 MB/s under `perf`, median of 15 alternating runs +9 %).
+//! - With the caller hashing, it helped only while the worker kept another batch queued
+//!   (taking the worker's last one idled it: +5 %, median of 40 runs); with the worker
+//!   hashing, that rule cost as much, and the caller takes any queued batch.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use lz4_flex::block;
-use xxhash_rust::xxh32::xxh32;
+use xxhash_rust::xxh32::{xxh32, Xxh32};
 
 use crate::codec::parallel::{drain_block, Block, BlockCompressor, Parallel};
 use crate::codec::{CodecResult, Fault, InBuf, OutBuf};
 
 /// Frames whose blocks are smaller than this stay on one thread: only 4 MiB blocks (the lz4
 /// CLI's default) go to the workers. lz4 decodes at about the speed of a memory copy, so the
-/// reading thread's share — copying the compressed blocks into batches, hashing the content
-/// (the frame's checksum is sequential) and copying it out — is nearly the whole
-/// single-threaded cost. Measured on 128 MiB of text, two threads against one
-/// (examples/decode_threads): 64 KiB blocks 0.84×, 1 MiB blocks 0.87×, 4 MiB blocks (which one
-/// thread must stage and copy too) 1.12–1.15×. With one worker (see `workers`), 512 MiB of
-/// lz4 -1 text through the CLI: 64 KiB and 1 MiB blocks 1.00×, 4 MiB blocks 1.5–1.7×.
+/// reading thread's share — copying the compressed blocks into batches and the output out —
+/// is a large part of the single-threaded cost. Measured on 128 MiB of text, two threads
+/// against one (examples/decode_threads), when the reading thread also hashed the content:
+/// 64 KiB blocks 0.84×, 1 MiB blocks 0.87×, 4 MiB blocks (which one thread must stage and
+/// copy too) 1.12–1.15×. With one worker (see `workers`), 512 MiB of lz4 -1 text through the
+/// CLI: 64 KiB and 1 MiB blocks 1.00×, 4 MiB blocks 1.5–1.7×.
 pub(super) const MIN_BLOCK: usize = 4 << 20;
 
 /// The workers for `Config::threads(threads)`: one fewer, since the caller's thread is busy
-/// too. It hashes every batch's content for the frame's checksum (sequential, at about
-/// 7 GB/s), copies compressed blocks into batches and copies the output out: about half the
-/// CPU time of a threads(2) decode of 4 MiB blocks of text. With two workers the three threads
-/// shared two cores and the caller's got two thirds of one (512 MiB of lz4 -1 text through
-/// the CLI: 0.31 s on one thread, 0.28 s with two workers, 0.19–0.22 s with one).
+/// too, copying compressed blocks into batches and the output out, and decoding when it would
+/// wait. With two workers the three threads shared two cores and the caller's got two thirds
+/// of one (512 MiB of lz4 -1 text through the CLI: 0.31 s on one thread, 0.28 s with two
+/// workers, 0.19–0.22 s with one; the caller then hashed the content too).
 fn workers(threads: usize) -> usize {
     threads.saturating_sub(1).max(1)
 }
 
 /// The most batches in flight for `threads`: the engine's `2 × workers`, and at least 4, so
-/// that the worker still has one queued while the caller, helping, decodes another
-/// (`Parallel::helping`).
+/// that the worker still has one queued while the caller decodes the oldest queued one
+/// (`Parallel::helping`) and another is written out.
 fn outstanding(threads: usize) -> usize {
     (2 * workers(threads)).max(4)
 }
 
 /// A batch is submitted once its blocks may decode to this much.
 const BATCH: usize = 1 << 20;
+/// Each batch starts with its number in the stream, for its turn at the content checksum
+/// (`Turn`), or `UNHASHED`: a frame without one.
+const BATCH_HEADER: usize = 8;
+const UNHASHED: u64 = u64::MAX;
 /// Each block in a batch: flags (stored, checksum), the frame's block maximum, its size.
 const RECORD_HEADER: usize = 9;
 const STORED: u8 = 1;
 const CHECKSUM: u8 = 2;
 
-/// A worker: decodes a batch of block records into their concatenated content.
-pub(super) struct BatchDecoder;
+/// The frame's content checksum while batches are in flight. The thread that decodes a batch
+/// (a worker, or the caller when it helps or the workers are held) hashes it too, in its turn:
+/// as soon as the batch before it is hashed, while its output is still in that core's cache.
+/// The reading thread then only copies the output out. A thread whose batch is decoded before
+/// its turn waits for it; every batch before it is with a thread that is decoding or hashing
+/// it (batches are taken from the queue in order, each decoded and hashed in one go), so the
+/// wait always ends: the oldest unhashed batch never waits.
+struct Turn {
+    state: Mutex<TurnState>,
+    moved: Condvar,
+}
+
+struct TurnState {
+    /// The number of the next batch to hash.
+    next: u64,
+    hasher: Xxh32,
+    /// A batch was not hashed (it has a bad block; or its thread panicked): no batch after it
+    /// is, and no thread waits for a turn. The frame ends at that batch's fault.
+    stopped: bool,
+}
+
+impl Turn {
+    fn new() -> Self {
+        Turn {
+            state: Mutex::new(TurnState { next: 0, hasher: Xxh32::new(0), stopped: false }),
+            moved: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TurnState> {
+        // (nothing panics while holding it; if something did, the state is still whole)
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Batch `seq`, decoded: hash `content` in its turn.
+    fn hash(&self, seq: u64, content: &[u8]) {
+        let mut state = self.lock();
+        while !state.stopped && state.next < seq {
+            state = self.moved.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        if !state.stopped && state.next == seq {
+            state.hasher.update(content);
+            state.next += 1;
+        } else {
+            state.stopped = true;
+        }
+        drop(state);
+        self.moved.notify_all();
+    }
+
+    /// A batch that will not be hashed (a bad block, a panic): no batch waits for its turn.
+    fn stop(&self) {
+        self.lock().stopped = true;
+        self.moved.notify_all();
+    }
+
+    /// Nothing is in flight: the batches from `seq` on continue from `hasher`.
+    fn seed(&self, hasher: &Xxh32, seq: u64) {
+        let mut state = self.lock();
+        state.hasher = hasher.clone();
+        state.next = seq;
+        state.stopped = false;
+    }
+
+    /// Nothing is in flight and every batch was good: the checksum over all of them.
+    fn settled(&self) -> CodecResult<Xxh32> {
+        let state = self.lock();
+        if state.stopped {
+            return Err(Fault::backend("an lz4 batch missed its turn at the content checksum"));
+        }
+        Ok(state.hasher.clone())
+    }
+}
+
+/// Stops the hashing if the thread decoding a batch panics, so that no other waits for it.
+struct StopOnPanic<'a>(&'a Turn);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
+/// A worker: decodes a batch of block records into their concatenated content, and hashes it
+/// in its turn.
+pub(super) struct BatchDecoder {
+    turn: Arc<Turn>,
+}
 
 impl BlockCompressor for BatchDecoder {
     /// The first bad block's fault; the output then holds the blocks before it.
@@ -76,9 +176,18 @@ impl BlockCompressor for BatchDecoder {
         batch: &[u8],
         out: &mut Vec<u8>,
     ) -> CodecResult<Option<Fault>> {
+        let (head, blocks) = batch.split_at(BATCH_HEADER);
+        let seq =
+            u64::from_le_bytes([head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7]]);
+        let _stop = StopOnPanic(&self.turn);
         let mut at = 0;
-        let result = decode_batch(batch, out, &mut at);
+        let result = decode_batch(blocks, out, &mut at);
         out.truncate(at);
+        match (seq, &result) {
+            (UNHASHED, _) => {}
+            (_, Ok(())) => self.turn.hash(seq, out),
+            (_, Err(_)) => self.turn.stop(),
+        }
         Ok(result.err())
     }
 
@@ -121,9 +230,11 @@ fn decode_batch(mut batch: &[u8], out: &mut Vec<u8>, at: &mut usize) -> CodecRes
 pub(super) trait Content {
     /// A decoded batch of `len` bytes is about to be written out (its declared size).
     fn count(&mut self, len: usize) -> CodecResult<()>;
-    /// Bytes as they are written out, in order (its checksum). Hashing each piece just before
-    /// it is copied out reads the batch, which another core wrote, from memory once, not twice.
-    fn hash(&mut self, content: &[u8]);
+    /// The content checksum so far, if the frame has one: when nothing is in flight, the next
+    /// batch continues from it.
+    fn hasher(&self) -> Option<&Xxh32>;
+    /// Every batch in flight is written out: the content checksum continues from `hash`.
+    fn settle(&mut self, hash: Xxh32);
 }
 
 /// The batches of one decoder: the one being filled, those in flight, the one being written.
@@ -136,6 +247,12 @@ pub(super) struct ParallelBlocks {
     writing: Option<Block<Option<Fault>>>,
     /// The block at the batch's end that `fill` has not completed, if any.
     open: Option<OpenBlock>,
+    /// The content checksum of the batches in flight, shared with the threads that decode them.
+    turn: Arc<Turn>,
+    /// The number of the batch being filled.
+    next_batch: u64,
+    /// The batches in flight are hashed (their frame has a content checksum).
+    hashing: bool,
 }
 
 /// A block partly copied into the batch being filled.
@@ -150,7 +267,8 @@ struct OpenBlock {
 
 impl ParallelBlocks {
     pub fn new(threads: usize) -> CodecResult<Self> {
-        let batch = || Ok(BatchDecoder);
+        let turn = Arc::new(Turn::new());
+        let batch = || Ok(BatchDecoder { turn: Arc::clone(&turn) });
         Ok(ParallelBlocks {
             engine: Parallel::new(workers(threads), BATCH, 0, batch)?
                 .hold(batch)?
@@ -158,6 +276,9 @@ impl ParallelBlocks {
             batch_content: 0,
             writing: None,
             open: None,
+            turn,
+            next_batch: 0,
+            hashing: false,
         })
     }
 
@@ -186,6 +307,10 @@ impl ParallelBlocks {
         block_max: usize,
     ) -> bool {
         let batch = self.engine.current_mut();
+        if batch.is_empty() {
+            // its number, written in by `submit`
+            batch.extend_from_slice(&[0; BATCH_HEADER]);
+        }
         let open = self.open.get_or_insert_with(|| {
             let at = batch.len();
             let flags = if stored { STORED } else { 0 } | if checksum { CHECKSUM } else { 0 };
@@ -216,13 +341,16 @@ impl ParallelBlocks {
     /// Take the partly added block back out of the batch: the input ended inside it.
     pub fn drop_open(&mut self) {
         if let Some(open) = self.open.take() {
-            self.engine.current_mut().truncate(open.at);
+            // (a batch of no block at all is no batch)
+            let at = if open.at == BATCH_HEADER { 0 } else { open.at };
+            self.engine.current_mut().truncate(at);
             self.batch_content -= open.content;
         }
     }
 
-    /// Submit the batch being filled, if there is room in flight; false if not.
-    pub fn submit(&mut self) -> CodecResult<bool> {
+    /// Submit the batch being filled, if there is room in flight; false if not. `check` gives
+    /// the content checksum the batch continues from, when nothing is in flight.
+    pub fn submit(&mut self, check: &dyn Content) -> CodecResult<bool> {
         if self.open.is_some() {
             // a batch goes out with whole blocks only
             return Err(Fault::backend("lz4 batch submitted with a block half in"));
@@ -234,6 +362,20 @@ impl ParallelBlocks {
         if !self.engine.has_room() {
             return Ok(false);
         }
+        if self.engine.current_mut().is_empty() {
+            return Ok(true);
+        }
+        if self.writing.is_none() && self.engine.is_idle() {
+            // the first batch since everything was written out: the decoder's checksum
+            // (which stored blocks between batches add to) is where the batches go on
+            self.hashing = check.hasher().is_some();
+            if let Some(hasher) = check.hasher() {
+                self.turn.seed(hasher, self.next_batch);
+            }
+        }
+        let seq = if self.hashing { self.next_batch } else { UNHASHED };
+        self.engine.current_mut()[..BATCH_HEADER].copy_from_slice(&seq.to_le_bytes());
+        self.next_batch += 1;
         self.engine.submit()?;
         self.batch_content = 0;
         Ok(true)
@@ -250,9 +392,9 @@ impl ParallelBlocks {
     }
 
     /// Write decoded batches out in order, as far as `output` allows (`wait`: wait for the
-    /// next one if none is ready). `check` counts each batch before any of it is written out
-    /// and hashes its bytes as they go, in order. A batch with a bad block is written out up
-    /// to that block, and then its fault is returned.
+    /// next one if none is ready). `check` counts each batch before any of it is written out,
+    /// and gets the content checksum when the last one in flight is written out. A batch with
+    /// a bad block is written out up to that block, and then its fault is returned.
     pub fn drain(&mut self, output: &mut OutBuf<'_>, wait: bool, check: &mut dyn Content) -> CodecResult<()> {
         let result = self.write_out(output, wait, check);
         if result.is_err() {
@@ -270,8 +412,6 @@ impl ParallelBlocks {
     ) -> CodecResult<()> {
         loop {
             if let Some(block) = &mut self.writing {
-                let (from, room) = (block.pos, output.spare_len());
-                check.hash(&block.output[from..block.output.len().min(from + room)]);
                 if !drain_block(block, output) {
                     return Ok(());
                 }
@@ -280,6 +420,9 @@ impl ParallelBlocks {
                     self.engine.recycle(done);
                     if let Some(fault) = fault {
                         return Err(fault);
+                    }
+                    if self.hashing && self.engine.is_idle() {
+                        check.settle(self.turn.settled()?);
                     }
                 }
             }
@@ -303,5 +446,67 @@ impl ParallelBlocks {
         self.batch_content = 0;
         self.open = None;
         self.engine.reset()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_decoded_out_of_order_are_hashed_in_order() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let pieces: Vec<&[u8]> = data.chunks(70_000).collect();
+        let mut start = Xxh32::new(0);
+        start.update(&data[..5]);
+        let turn = Arc::new(Turn::new());
+        // a checksum carried over from before (a stored block), the batches numbered from 10
+        turn.seed(&start, 10);
+        std::thread::scope(|scope| {
+            // the last batch first: each waits for the one before it
+            for (i, piece) in pieces.iter().enumerate().rev() {
+                let turn = &turn;
+                scope.spawn(move || turn.hash(10 + i as u64, &piece[if i == 0 { 5 } else { 0 }..]));
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        });
+        assert_eq!(turn.settled().unwrap().digest(), xxh32(&data, 0));
+    }
+
+    #[test]
+    fn a_stopped_turn_lets_every_later_batch_go_unhashed() {
+        for panics in [false, true] {
+            let turn = Arc::new(Turn::new());
+            turn.seed(&Xxh32::new(0), 0);
+            std::thread::scope(|scope| {
+                // batches 1 and 2 wait for batch 0, which has a bad block (or whose thread
+                // panics while decoding it)
+                let waiting: Vec<_> = (1..3)
+                    .map(|seq| {
+                        scope.spawn({
+                            let turn = &turn;
+                            move || turn.hash(seq, b"later")
+                        })
+                    })
+                    .collect();
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                let bad = scope.spawn(|| {
+                    let _stop = StopOnPanic(&turn);
+                    if panics {
+                        panic!("a decoder bug");
+                    }
+                    turn.stop();
+                });
+                assert_eq!(bad.join().is_err(), panics);
+                for thread in waiting {
+                    thread.join().unwrap();
+                }
+            });
+            assert!(turn.settled().is_err(), "panics: {panics}");
+            // the next frame starts over
+            turn.seed(&Xxh32::new(0), 3);
+            turn.hash(3, b"new");
+            assert_eq!(turn.settled().unwrap().digest(), xxh32(b"new", 0));
+        }
     }
 }
