@@ -326,15 +326,15 @@ impl Config {
     /// makes everything written so far decodable.
     ///
     /// For decoders, `threads(n)` with `n > 1` decodes in parallel what the stream lets split:
-    /// multi-block .xz (liblzma's multithreaded decoder), lz4 frames of independent 4 MiB
-    /// blocks, zstd streams of several frames (`seekable`, pzstd), BGZF gzip (`seekable`,
+    /// multi-block .xz (liblzma's multithreaded decoder), lz4 frames of independent blocks
+    /// (past their first MiB: a smaller frame stays on one thread), zstd streams of several frames (`seekable`, pzstd), BGZF gzip (`seekable`,
     /// bgzip: members that carry their size), and every bzip2 file, one-stream or many-stream
     /// (its blocks, found by their magic numbers as lbzip2 finds them). The output, the errors
     /// (and the output before them) and `max_output` are those of one thread. Other streams,
     /// and every stream with `single_stream`, decode on one thread. lz4, zstd frames and BGZF
-    /// run `n - 1` workers beside the caller's thread: for lz4 it hashes and copies about as
-    /// much as they decode; for zstd and BGZF it also decodes a batch itself when they are
-    /// busy.
+    /// run `n - 1` workers beside the caller's thread: for lz4 it copies the blocks in and the
+    /// output out, and decodes a batch itself rather than wait; for zstd and BGZF it also
+    /// decodes a batch itself when they are busy.
     /// The async encoders (features `tokio`, `futures`) with `threads` run their codec on a
     /// thread of its own, so that no poll waits for a worker.
     ///

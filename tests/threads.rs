@@ -661,6 +661,20 @@ fn threaded_decoding_memory_is_bounded_and_independent_of_the_stream_length() {
 }
 
 #[test]
+fn a_small_lz4_message_decodes_with_threads_as_on_one_thread() {
+    if !Format::Lz4.is_enabled() {
+        return;
+    }
+    // a frame of less than a batch (1 MiB) never goes to the batches: no buffer for them
+    let peak = |threads: usize| -> usize {
+        run_child("threaded_memory_child", &format!("lz4:{threads}:{}:decode", 1000 * 1024)).parse().unwrap()
+    };
+    let (one, two) = (peak(1), peak(2));
+    println!("lz4, 1000 KiB message: peak {one} bytes on one thread, {two} with threads(2)");
+    assert!(two <= one + 4096, "threads(2): {two} bytes, one thread {one}");
+}
+
+#[test]
 fn threaded_memory_is_bounded_and_independent_of_the_stream_length() {
     // the Rust heap (zstd allocates through it too; liblzma's C heap is measured by
     // tests/memory.rs' RSS cases and is liblzma's own bound)

@@ -77,6 +77,9 @@ pub(crate) struct Lz4Decoder {
     threads: usize,
     /// The parallel decoder, built by the first frame that uses it and kept.
     parallel: Option<ParallelBlocks>,
+    /// The current frame may decode in parallel (independent blocks, no dictionary, and the
+    /// batches fit in the memory limit): it does once it is worth it (`parallel::worth_it`).
+    parallel_ok: bool,
     /// The current frame's blocks go to `parallel`.
     in_parallel: bool,
     /// An error found while batches were still held, reported once they are written out.
@@ -144,6 +147,7 @@ impl Lz4Decoder {
             dict: None,
             threads: settings.threads.unwrap_or(1),
             parallel: None,
+            parallel_ok: false,
             in_parallel: false,
             deferred: None,
         }
@@ -174,19 +178,14 @@ impl Lz4Decoder {
         if needed > self.max_memory {
             return Err(Fault::Limit(self.max_memory));
         }
-        // independent blocks without a dictionary decode in parallel, if the batches in
-        // flight fit in the limit too (else this frame stays on one thread), and if the blocks
-        // are 4 MiB: smaller ones decode on one thread about as fast as the reading thread can
-        // copy and hash the workers' output (see parallel.rs)
+        // independent blocks without a dictionary may decode in parallel, if the batches in
+        // flight fit in the limit too (else this frame stays on one thread)
         let batches = ParallelBlocks::memory(self.threads, block_max) as u64;
-        self.in_parallel = self.threads > 1
-            && block_max >= super::parallel::MIN_BLOCK
+        self.parallel_ok = self.threads > 1
             && !frame.linked
             && self.dict.is_none()
             && needed.saturating_add(batches) <= self.max_memory;
-        if self.in_parallel && self.parallel.is_none() {
-            self.parallel = Some(ParallelBlocks::new(self.threads)?);
-        }
+        self.in_parallel = false;
         // exact reservations: amortised growth could double them
         let block_bytes = block_max + 4;
         self.block.reserve_exact(block_bytes.saturating_sub(self.block.len()));
@@ -481,7 +480,19 @@ impl Lz4Decoder {
                     let Some(word) = self.read_u32(input) else {
                         return Ok(Decoded::InputEmpty);
                     };
-                    match BlockHeader::parse(word) {
+                    let header = BlockHeader::parse(word);
+                    if self.parallel_ok
+                        && !self.in_parallel
+                        && matches!(header, BlockHeader::Data { .. })
+                        && super::parallel::worth_it(self.block_max, self.produced)
+                    {
+                        // from this block on, the frame's blocks go to the batches
+                        if self.parallel.is_none() {
+                            self.parallel = Some(ParallelBlocks::new(self.threads)?);
+                        }
+                        self.in_parallel = true;
+                    }
+                    match header {
                         BlockHeader::End if self.in_parallel => self.state = State::Drain,
                         BlockHeader::End if self.frame.content_checksum => {
                             self.state = State::ContentChecksum
@@ -680,6 +691,7 @@ impl Decode for Lz4Decoder {
         if let Some(par) = &mut self.parallel {
             par.reset()?;
         }
+        self.parallel_ok = false;
         self.in_parallel = false;
         self.deferred = None;
         self.state = State::Magic;

@@ -10,10 +10,10 @@
 //! Batches amortise the per-message costs over lz4's small blocks (64 KiB by default: a block
 //! takes about 20 µs to decode).
 //!
-//! Only frames of independent blocks without a dictionary go this way; linked blocks depend
-//! on the previous 64 KiB of output and stay on one thread. The threads start with the first
-//! full batch: a frame of less than a batch (a small message) is decoded on the caller's
-//! thread, as without threads.
+//! A frame goes to the batches once it has shown a batch's worth of content (`worth_it`): a
+//! small message decodes on the caller's thread, straight into the caller's buffer. Only
+//! frames of independent blocks without a dictionary go this way; linked blocks depend on the
+//! previous 64 KiB of output and stay on one thread.
 //!
 //! lz4 decodes at a few GB/s, so the reading thread's share — copying compressed blocks into
 //! batches and the output out — is large, and where the second core idles was found by
@@ -25,7 +25,9 @@
 //!   is in its cache, it left the caller the copies and the decoding it helps with, and the
 //!   two threads' CPU times even (4 MiB blocks, 30 decodes: caller 0.83–0.91 s and worker
 //!   0.74–0.77 s before, 0.74–0.77 s and 0.71–0.75 s after; threads(2) 2185–2321 →
-//!   2489–2633 MB/s under `perf`, median of 15 alternating runs +9 %).
+//!   2489–2633 MB/s under `perf`, median of 15 alternating runs +9 %). Smaller blocks,
+//!   which had stayed on one thread (two threads 0.84–1.00× there), gained most: 64 KiB and
+//!   1 MiB blocks went from about 1.0× to 1.5–1.8× of one thread.
 //! - With the caller hashing, it helped only while the worker kept another batch queued
 //!   (taking the worker's last one idled it: +5 %, median of 40 runs); with the worker
 //!   hashing, that rule cost as much, and the caller takes any queued batch.
@@ -38,15 +40,14 @@ use xxhash_rust::xxh32::{xxh32, Xxh32};
 use crate::codec::parallel::{drain_block, Block, BlockCompressor, Parallel};
 use crate::codec::{CodecResult, Fault, InBuf, OutBuf};
 
-/// Frames whose blocks are smaller than this stay on one thread: only 4 MiB blocks (the lz4
-/// CLI's default) go to the workers. lz4 decodes at about the speed of a memory copy, so the
-/// reading thread's share — copying the compressed blocks into batches and the output out —
-/// is a large part of the single-threaded cost. Measured on 128 MiB of text, two threads
-/// against one (examples/decode_threads), when the reading thread also hashed the content:
-/// 64 KiB blocks 0.84×, 1 MiB blocks 0.87×, 4 MiB blocks (which one thread must stage and
-/// copy too) 1.12–1.15×. With one worker (see `workers`), 512 MiB of lz4 -1 text through the
-/// CLI: 64 KiB and 1 MiB blocks 1.00×, 4 MiB blocks 1.5–1.7×.
-pub(super) const MIN_BLOCK: usize = 4 << 20;
+/// Whether a frame that may decode in parallel, with blocks of up to `block_max` and
+/// `produced` bytes of content so far, should go on in parallel: at once when one block fills
+/// a batch, else once it has decoded a batch's worth on one thread. So a small message (a
+/// frame of less than a batch) never pays for batches: on one thread a block decodes straight
+/// into the caller's buffer, where a batch is copied in, decoded and copied out.
+pub(super) fn worth_it(block_max: usize, produced: u64) -> bool {
+    block_max >= BATCH || produced >= BATCH as u64
+}
 
 /// The workers for `Config::threads(threads)`: one fewer, since the caller's thread is busy
 /// too, copying compressed blocks into batches and the output out, and decoding when it would
