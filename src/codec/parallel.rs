@@ -260,8 +260,8 @@ impl<C: BlockCompressor> Parallel<C> {
     /// As a helping caller about to wait: take the oldest block still queued for the workers
     /// and compress it here. False when there is none (or the queue is busy: a worker waiting
     /// for a job holds it, so then nothing is queued). It takes a worker's last queued block
-    /// too: leaving each worker one queued paid while lz4's caller hashed the content, and
-    /// cost once the decoding thread hashes it (the figures are in `codec/lz4/parallel.rs`,
+    /// too: leaving each worker one queued paid while lz4's caller hashed the content, and no
+    /// longer once the decoding thread hashes it (the figures are in `codec/lz4/parallel.rs`,
     /// the one user).
     fn help(&mut self) -> bool {
         let (true, Some(compressor)) = (self.helps && self.held.is_none(), &mut self.inline) else {

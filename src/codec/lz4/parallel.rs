@@ -25,12 +25,15 @@
 //!   is in its cache, it left the caller the copies and the decoding it helps with, and the
 //!   two threads' CPU times even (4 MiB blocks, 30 decodes: caller 0.83–0.91 s and worker
 //!   0.74–0.77 s before, 0.74–0.77 s and 0.71–0.75 s after; threads(2) 2185–2321 →
-//!   2489–2633 MB/s under `perf`, median of 15 alternating runs +9 %). Smaller blocks,
-//!   which had stayed on one thread (two threads 0.84–1.00× there), gained most: 64 KiB and
-//!   1 MiB blocks went from about 1.0× to 1.5–1.8× of one thread.
+//!   2489–2633 MB/s under `perf`; median pair ratio of 15 alternating runs 1.09×, of
+//!   another 40 runs 0.99×). Smaller blocks, which had stayed on one thread (two threads
+//!   0.84–1.00× there), gained most: 64 KiB and 1 MiB blocks went from about 1.0× to
+//!   1.5–1.8× of one thread.
 //! - With the caller hashing, it helped only while the worker kept another batch queued
-//!   (taking the worker's last one idled it: +5 %, median of 40 runs); with the worker
-//!   hashing, that rule cost as much, and the caller takes any queued batch.
+//!   (taking the worker's last one idled it: +5 %, median of 40 runs). With the worker
+//!   hashing, that rule no longer paid (against taking any queued batch: medians of 40 runs
+//!   2835 and 3056 MB/s, pair ratios to the old code 1.02× and 1.09× in 15 runs, 0.99× and
+//!   0.99× in another 40), and the caller takes any queued batch.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
