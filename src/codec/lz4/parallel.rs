@@ -255,8 +255,6 @@ pub(super) struct ParallelBlocks {
     turn: Arc<Turn>,
     /// The number of the batch being filled.
     next_batch: u64,
-    /// The batches in flight are hashed (their frame has a content checksum).
-    hashing: bool,
 }
 
 /// A block partly copied into the batch being filled.
@@ -282,7 +280,6 @@ impl ParallelBlocks {
             open: None,
             turn,
             next_batch: 0,
-            hashing: false,
         })
     }
 
@@ -369,15 +366,19 @@ impl ParallelBlocks {
         if self.engine.current_mut().is_empty() {
             return Ok(true);
         }
-        if self.writing.is_none() && self.engine.is_idle() {
-            // the first batch since everything was written out: the decoder's checksum
-            // (which stored blocks between batches add to) is where the batches go on
-            self.hashing = check.hasher().is_some();
-            if let Some(hasher) = check.hasher() {
-                self.turn.seed(hasher, self.next_batch);
+        // (batches never span frames: the frame being decoded is theirs)
+        let seq = match check.hasher() {
+            Some(hasher) => {
+                if self.writing.is_none() && self.engine.is_idle() {
+                    // the first batch since everything was written out: the decoder's
+                    // checksum (which stored blocks between batches add to) is where the
+                    // batches go on
+                    self.turn.seed(hasher, self.next_batch);
+                }
+                self.next_batch
             }
-        }
-        let seq = if self.hashing { self.next_batch } else { UNHASHED };
+            None => UNHASHED,
+        };
         self.engine.current_mut()[..BATCH_HEADER].copy_from_slice(&seq.to_le_bytes());
         self.next_batch += 1;
         self.engine.submit()?;
@@ -425,7 +426,7 @@ impl ParallelBlocks {
                     if let Some(fault) = fault {
                         return Err(fault);
                     }
-                    if self.hashing && self.engine.is_idle() {
+                    if check.hasher().is_some() && self.engine.is_idle() {
                         check.settle(self.turn.settled()?);
                     }
                 }
