@@ -48,8 +48,12 @@ use crate::codec::{CodecResult, Fault, InBuf, OutBuf};
 /// a batch, else once it has decoded a batch's worth on one thread. So a small message (a
 /// frame of less than a batch) never pays for batches: on one thread a block decodes straight
 /// into the caller's buffer, where a batch is copied in, decoded and copied out.
+///
+/// Fuzzing builds (`cargo fuzz` sets `cfg(fuzzing)`) go to the batches at once: fuzz inputs
+/// are kilobytes, and would otherwise reach them only through frames of 4 MiB blocks or runs
+/// that expand past 1 MiB.
 pub(super) fn worth_it(block_max: usize, produced: u64) -> bool {
-    block_max >= BATCH || produced >= BATCH as u64
+    cfg!(fuzzing) || block_max >= BATCH || produced >= BATCH as u64
 }
 
 /// The workers for `Config::threads(threads)`: one fewer, since the caller's thread is busy
