@@ -607,6 +607,38 @@ fn threaded_decode_peak(format: Format, threads: usize, len: u64) -> usize {
     ALLOC.peak() - start
 }
 
+/// The heap peak of decoding, with `threads`, an lz4 frame of blocks of up to 64 KiB (`big`:
+/// 4 MiB) with block checksums: 8 MiB of text in compressed blocks, then `count` empty stored
+/// blocks (8 bytes each).
+fn lz4_empty_blocks_peak(threads: usize, count: u64, big: bool) -> usize {
+    let (code, block) = if big { (0x70, 4 * MIB) } else { (0x40, 64 << 10) };
+    let mut frame = vec![0x04, 0x22, 0x4d, 0x18, 0x40 | 0x20 | 0x10, code];
+    frame.push((xxhash_rust::xxh32::xxh32(&frame[4..], 0) >> 8) as u8);
+    let content = text(8 * MIB, 51);
+    for block in content.chunks(block) {
+        let packed = lz4_flex::block::compress(block);
+        frame.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&packed);
+        frame.extend_from_slice(&xxhash_rust::xxh32::xxh32(&packed, 0).to_le_bytes());
+    }
+    let empty_checksum = xxhash_rust::xxh32::xxh32(b"", 0).to_le_bytes();
+    for _ in 0..count {
+        frame.extend_from_slice(&0x8000_0000u32.to_le_bytes());
+        frame.extend_from_slice(&empty_checksum);
+    }
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    let config = Config::default().threads(threads);
+    let decoded = compressio::decompress_with(&frame, Format::Lz4, &config).unwrap();
+    assert!(decoded == content);
+    drop(decoded);
+    let start = ALLOC.current();
+    ALLOC.reset_peak();
+    let mut decoder = Decoder::with_config(&frame[..], Format::Lz4, &config).unwrap();
+    assert_eq!(std::io::copy(&mut decoder, &mut std::io::sink()).unwrap(), content.len() as u64);
+    drop(decoder);
+    ALLOC.peak() - start
+}
+
 #[test]
 fn threaded_memory_child() {
     let Some(case) = child_case() else { return };
@@ -616,6 +648,8 @@ fn threaded_memory_child() {
     let len: u64 = parts.next().unwrap().parse().unwrap();
     let peak = match parts.next() {
         Some("decode") => threaded_decode_peak(format, threads, len),
+        Some("empty_blocks") => lz4_empty_blocks_peak(threads, len, false),
+        Some("empty_big_blocks") => lz4_empty_blocks_peak(threads, len, true),
         _ => threaded_peak(format, threads, len),
     };
     println!("RESULT {peak}");
@@ -657,6 +691,32 @@ fn threaded_decoding_memory_is_bounded_and_independent_of_the_stream_length() {
         // MiB for every length from 48 to 192 MiB: a plateau, not growth with the length)
         assert!(long <= short + short / 5 + 2 * MIB, "threads({threads}): {short} → {long}");
         assert!(long.max(short) <= estimate, "threads({threads}): peak {long} > estimate {estimate}");
+    }
+}
+
+#[test]
+fn lz4_empty_blocks_keep_threaded_decoding_in_its_estimate() {
+    if !Format::Lz4.is_enabled() {
+        return;
+    }
+    // An empty stored block with a block checksum is 8 bytes of input and decodes to nothing:
+    // a batch of them must not grow past what the memory estimate counts for a batch (they
+    // made 18.2 MiB of 64 KiB-block batches, against an estimate of 12.9 MiB). Frames of 4 MiB
+    // blocks (`memory_level(5)` makes them) are held to that level's estimate.
+    for (blocks, level) in [("empty_blocks", 0), ("empty_big_blocks", 5)] {
+        let config = Config::default().threads(2);
+        let config = if level > 0 { config.memory_level(level) } else { config };
+        let estimate = config.memory_estimate(Format::Lz4, compressio::Direction::Decompress).unwrap();
+        for count in [0u64, 1 << 20, 3 << 20] {
+            let case = format!("lz4:2:{count}:{blocks}");
+            let peak: usize = run_child("threaded_memory_child", &case).parse().unwrap();
+            println!(
+                "lz4 {blocks}, {count} of them, threads(2): peak {:.2} MiB, estimate {:.2} MiB",
+                peak as f64 / MIB as f64,
+                estimate as f64 / MIB as f64
+            );
+            assert!(peak <= estimate, "{case}: peak {peak} > estimate {estimate}");
+        }
     }
 }
 

@@ -313,6 +313,11 @@ impl<C: BlockCompressor> Parallel<C> {
         &mut self.current
     }
 
+    /// How many bytes the block being filled holds.
+    pub fn current_len(&self) -> usize {
+        self.current.len()
+    }
+
     /// Take input into the current block and send full blocks to the workers. Stops (having
     /// consumed what it could) when `2 × threads` blocks are outstanding: the caller must
     /// write some out first. That is the memory bound.

@@ -80,6 +80,12 @@ const BATCH_HEADER: usize = 8;
 const UNHASHED: u64 = u64::MAX;
 /// Each block in a batch: flags (stored, checksum), the frame's block maximum, its size.
 const RECORD_HEADER: usize = 9;
+
+/// The most a batch of blocks of up to `block_max` holds: under `BATCH` bytes before its last
+/// block (`batch_full`), then that block's record, data and checksum.
+fn batch_bytes(block_max: usize) -> usize {
+    BATCH + RECORD_HEADER + block_max + 4
+}
 const STORED: u8 = 1;
 const CHECKSUM: u8 = 2;
 
@@ -220,6 +226,10 @@ fn decode_batch(mut batch: &[u8], out: &mut Vec<u8>, at: &mut usize) -> CodecRes
         }
         let room = if flags & STORED != 0 { size } else { max };
         if out.len() < *at + room {
+            // a batch's worth, then only what is needed: amortised growth could double it
+            // past `BATCH + max`, the most a batch decodes to (under `BATCH` before its last
+            // block, as `batch_content` counts at least what each block decodes to)
+            out.reserve_exact((*at + room).max(BATCH) - out.len());
             out.resize(*at + room, 0);
         }
         let dst = &mut out[*at..*at + room];
@@ -289,14 +299,20 @@ impl ParallelBlocks {
 
     /// The engine's buffers for `threads` threads and blocks of up to `block_max`.
     pub fn memory(threads: usize, block_max: usize) -> usize {
-        let batch = BATCH.max(block_max) + block_max;
         // (`buffer_bytes` counts `2 × n + 1` slots for n workers: `outstanding` is even)
-        crate::codec::parallel::buffer_bytes(outstanding(threads) / 2, batch, 0, batch)
+        crate::codec::parallel::buffer_bytes(
+            outstanding(threads) / 2,
+            batch_bytes(block_max),
+            0,
+            BATCH + block_max,
+        )
     }
 
-    /// Whether the batch being filled should be submitted before another block is added.
+    /// Whether the batch being filled should be submitted before another block is added: it
+    /// may decode to a batch's worth, or holds a batch's worth of bytes (empty blocks with
+    /// checksums are 8 bytes of input and decode to nothing).
     pub fn batch_full(&self) -> bool {
-        self.batch_content >= BATCH
+        self.batch_content >= BATCH || self.engine.current_len() >= BATCH
     }
 
     /// Copy what `input` holds of a block (`size` bytes, then its checksum when `checksum`)
@@ -318,6 +334,11 @@ impl ParallelBlocks {
         }
         let open = self.open.get_or_insert_with(|| {
             let at = batch.len();
+            let left = size + if checksum { 4 } else { 0 };
+            // room for the whole record at once, and no more: amortised growth could double
+            // a batch past `batch_bytes`, and growing as the input comes would copy a 4 MiB
+            // block many times
+            batch.reserve_exact(RECORD_HEADER + left);
             let flags = if stored { STORED } else { 0 } | if checksum { CHECKSUM } else { 0 };
             batch.push(flags);
             batch.extend_from_slice(&(block_max as u32).to_le_bytes());
@@ -325,7 +346,7 @@ impl ParallelBlocks {
             // (at least 1: a batch holding only empty blocks still has to be checked)
             let content = if stored { size.max(1) } else { block_max };
             self.batch_content += content;
-            OpenBlock { left: size + if checksum { 4 } else { 0 }, at, content }
+            OpenBlock { left, at, content }
         });
         let take = open.left.min(input.rest().len());
         batch.extend_from_slice(&input.rest()[..take]);
