@@ -334,7 +334,9 @@ impl Config {
     /// and every stream with `single_stream`, decode on one thread. lz4, zstd frames and BGZF
     /// run `n - 1` workers beside the caller's thread: for lz4 it copies the blocks in and the
     /// output out, and decodes a batch itself rather than wait; for zstd and BGZF it also
-    /// decodes a batch itself when they are busy.
+    /// decodes a batch itself when they are busy. zstd and BGZF decoders take as many of the
+    /// `n` threads as their batches fit in half of [`max_memory`](Config::max_memory): two
+    /// under the default limit (about 120 MiB of batches), four with 1 GiB.
     /// The async encoders (features `tokio`, `futures`) with `threads` run their codec on a
     /// thread of its own, so that no poll waits for a worker.
     ///

@@ -639,6 +639,28 @@ fn lz4_empty_blocks_peak(threads: usize, count: u64, big: bool) -> usize {
     ALLOC.peak() - start
 }
 
+/// The heap peak of decoding, with `threads`, `rounds` of: just under 1 MiB of text in frames
+/// or members of 64 KiB, then one of nearly 4 MiB of random bytes.
+fn mixed_members_peak(format: Format, threads: usize, rounds: u64) -> usize {
+    let mut stream = Vec::new();
+    let mut content = Vec::new();
+    for round in 0..rounds {
+        let mut pieces: Vec<Vec<u8>> = (0..15).map(|i| text(64 << 10, round * 100 + i)).collect();
+        pieces.push(random(4 * MIB - 4096, round));
+        for piece in pieces {
+            stream.extend_from_slice(&compressio::compress(&piece, format).unwrap());
+            content.extend_from_slice(&piece);
+        }
+    }
+    let config = Config::default().threads(threads);
+    let start = ALLOC.current();
+    ALLOC.reset_peak();
+    let mut decoder = Decoder::with_config(&stream[..], format, &config).unwrap();
+    assert_eq!(std::io::copy(&mut decoder, &mut std::io::sink()).unwrap(), content.len() as u64);
+    drop(decoder);
+    ALLOC.peak() - start
+}
+
 #[test]
 fn threaded_memory_child() {
     let Some(case) = child_case() else { return };
@@ -650,6 +672,7 @@ fn threaded_memory_child() {
         Some("decode") => threaded_decode_peak(format, threads, len),
         Some("empty_blocks") => lz4_empty_blocks_peak(threads, len, false),
         Some("empty_big_blocks") => lz4_empty_blocks_peak(threads, len, true),
+        Some("mixed_members") => mixed_members_peak(format, threads, len),
         _ => threaded_peak(format, threads, len),
     };
     println!("RESULT {peak}");
@@ -718,6 +741,84 @@ fn lz4_empty_blocks_keep_threaded_decoding_in_its_estimate() {
             assert!(peak <= estimate, "{case}: peak {peak} > estimate {estimate}");
         }
     }
+}
+
+#[test]
+fn decoders_take_the_threads_that_fit_rather_than_one() {
+    let estimate = |format: Format, threads: usize, limit: u64| {
+        let config = Config::default().threads(threads).max_memory(limit);
+        config.memory_estimate(format, compressio::Direction::Decompress).unwrap()
+    };
+    let default = compressio::DEFAULT_MAX_MEMORY;
+    // Under the default max_memory, zstd's and BGZF's threads(2) batches fit in half of it and
+    // threads(3)'s do not: threads(3), (4) and (0) (every core) decode with two threads, not
+    // with one as they did.
+    for format in [Format::Zstd, Format::Gzip].into_iter().filter(|f| f.is_enabled()) {
+        let (one, two) = (estimate(format, 1, default), estimate(format, 2, default));
+        assert!(two > one + 64 * MIB, "{format}: {one} / {two}");
+        for threads in [0, 3, 4, 1000, usize::MAX] {
+            assert_eq!(estimate(format, threads, default), two, "{format} threads({threads})");
+        }
+        // more memory, more threads: each within the limit, up to the asked
+        let gib: u64 = 1 << 30;
+        let (three, four, eight) =
+            (estimate(format, 3, gib), estimate(format, 4, gib), estimate(format, 8, gib));
+        assert!(
+            two < three && three < four && four <= eight && eight as u64 <= gib,
+            "{format}: {three} {four} {eight}"
+        );
+        assert_eq!(estimate(format, 4, 64 * MIB as u64), one, "{format}: two do not fit in 64 MiB");
+        // and threads(4) does run batches, in their bound
+        let peak: usize =
+            run_child("threaded_memory_child", &format!("{format}:4:{}:decode", 16 << 20)).parse().unwrap();
+        println!(
+            "{format} threads(4): peak {:.2} MiB, estimate {:.2} MiB",
+            peak as f64 / MIB as f64,
+            two as f64 / MIB as f64
+        );
+        assert!(peak > one + 8 * MIB && peak <= two, "{format} threads(4): peak {peak}");
+    }
+    // lz4 and bzip2: as many threads as fit in the limit (all of it), more with more
+    for format in [Format::Lz4, Format::Bzip2].into_iter().filter(|f| f.is_enabled()) {
+        let limit = default;
+        let (one, many) = (estimate(format, 1, limit), estimate(format, 1000, limit));
+        assert!(one < many && many <= limit as usize, "{format}: {one} / {many} in {limit}");
+        assert!(estimate(format, 1000, 4 * limit) > many, "{format}");
+    }
+    // threads(64) in 64 MiB: lz4 runs the batches (as many workers as fit) and decodes as one
+    // thread does
+    if Format::Lz4.is_enabled() {
+        let data = text(24 * MIB, 61);
+        let packed = compressio::compress_with(&data, Format::Lz4, &Config::default().threads(2)).unwrap();
+        let config = Config::default().threads(64).max_memory(64 * MIB as u64);
+        assert!(compressio::decompress_with(&packed, Format::Lz4, &config).unwrap() == data);
+    }
+}
+
+#[test]
+fn zstd_frames_of_mixed_sizes_decode_with_threads_within_the_estimate() {
+    if !Format::Zstd.is_enabled() {
+        return;
+    }
+    // Frames of 64 KiB of text, then one of nearly `MEMBER_MAX` (4 MiB) of random bytes: the
+    // largest batches there are (a batch's worth of small members and then the largest that
+    // joins one). The peak levels off by 8 rounds (40 MiB) and stays under the estimate.
+    let estimate = Config::default()
+        .threads(2)
+        .memory_estimate(Format::Zstd, compressio::Direction::Decompress)
+        .unwrap();
+    let peak = |rounds: u64| -> usize {
+        run_child("threaded_memory_child", &format!("zstd:2:{rounds}:mixed_members")).parse().unwrap()
+    };
+    let (eight, sixteen) = (peak(8), peak(16));
+    println!(
+        "zstd, mixed frames, threads(2): peak {:.2} MiB (8 rounds) {:.2} MiB (16), estimate {:.2} MiB",
+        eight as f64 / MIB as f64,
+        sixteen as f64 / MIB as f64,
+        estimate as f64 / MIB as f64
+    );
+    assert!(sixteen <= eight + 2 * MIB, "{eight} → {sixteen}");
+    assert!(eight.max(sixteen) <= estimate, "peak {sixteen} > estimate {estimate}");
 }
 
 #[test]

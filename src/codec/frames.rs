@@ -31,7 +31,7 @@
 
 use std::collections::VecDeque;
 
-use crate::codec::parallel::{sharing_buffer_bytes, Block, BlockCompressor, Parallel};
+use crate::codec::parallel::{most_threads, sharing_buffer_bytes, Block, BlockCompressor, Parallel};
 use crate::codec::spec::Match;
 use crate::codec::{CodecResult, Decode, Decoded, Fault, HoldsOutput, InBuf, OutBuf};
 use crate::settings::Settings;
@@ -366,13 +366,13 @@ pub(crate) fn buffers(threads: usize) -> usize {
     sharing_buffer_bytes(threads, job, 0, OUTPUT_CAP + job) + MEMBER_MAX + CHUNK
 }
 
-/// The threads a decoder of members decodes with: `threads(n)` with n ≥ 2, when the decoder
-/// goes on through members (not `single_stream`: one member has nothing to share) and the
-/// threaded decoder's buffers fit in half of `max_memory`; `None`: one thread.
+/// The threads a decoder of members decodes with, for `threads(n)` with n ≥ 2 when the
+/// decoder goes on through members (not `single_stream`: one member has nothing to share):
+/// the most, up to n, whose buffers fit in half of `max_memory` (two under the default
+/// limit); `None`: one thread, when not even two fit.
 pub(crate) fn threads_for(settings: &Settings) -> Option<usize> {
-    let threads = settings.threads.filter(|&n| n > 1 && !settings.single_stream)?;
-    let buffers = buffers(threads) as u64;
-    (buffers.saturating_mul(2) <= settings.max_memory).then_some(threads)
+    let threads = settings.threads.filter(|_| !settings.single_stream)?;
+    most_threads(threads, |n| (buffers(n) as u64).saturating_mul(2) <= settings.max_memory)
 }
 
 /// The memory of a decoder whose one-thread decoder takes `one`.

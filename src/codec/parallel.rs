@@ -464,6 +464,27 @@ impl<C: BlockCompressor> Drop for Parallel<C> {
     }
 }
 
+/// The most threads, from 2 up to `asked`, for which `fits` holds (it must hold up to some
+/// count and not past it: buffers grow with the threads), or `None` when not even two fit.
+/// So a decoder asked for more threads than its memory limit allows (`threads(0)` on a
+/// machine with many cores, say) runs with as many as fit rather than with one.
+pub(crate) fn most_threads(asked: usize, fits: impl Fn(usize) -> bool) -> Option<usize> {
+    if asked < 2 || !fits(2) {
+        return None;
+    }
+    // by bisection: `asked` may be huge (no limit lets more than a few thousand fit)
+    let (mut fit, mut over) = (2, asked.min(1 << 12) + 1);
+    while over - fit > 1 {
+        let mid = fit + (over - fit) / 2;
+        if fits(mid) {
+            fit = mid;
+        } else {
+            over = mid;
+        }
+    }
+    Some(fit)
+}
+
 /// The most the engine's buffers hold for `threads` workers: `2 × threads + 1` outstanding
 /// blocks (input, dictionary, output), plus the block being filled, the history and the
 /// output being written out. `output_bound` is the largest compressed block.
@@ -627,6 +648,23 @@ mod tests {
             take(block, &mut engine);
         }
         (out, who)
+    }
+
+    #[test]
+    fn most_threads_finds_the_largest_count_that_fits() {
+        // fits up to 7
+        assert_eq!(most_threads(4, |n| n <= 7), Some(4));
+        assert_eq!(most_threads(7, |n| n <= 7), Some(7));
+        assert_eq!(most_threads(8, |n| n <= 7), Some(7));
+        assert_eq!(most_threads(usize::MAX, |n| n <= 7), Some(7));
+        assert_eq!(most_threads(usize::MAX, |n| n <= 1_000), Some(1_000));
+        // capped at 4096 when everything fits
+        assert_eq!(most_threads(usize::MAX, |_| true), Some(4096));
+        // one thread: not asked for more, or not even two fit
+        assert_eq!(most_threads(0, |_| true), None);
+        assert_eq!(most_threads(1, |_| true), None);
+        assert_eq!(most_threads(8, |n| n < 2), None);
+        assert_eq!(most_threads(2, |n| n <= 2), Some(2));
     }
 
     #[test]

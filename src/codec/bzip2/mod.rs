@@ -103,15 +103,16 @@ fn small_mode(level: u32, settings: &Settings) -> Option<bool> {
     }
 }
 
-/// The threads a decoder decodes with (`threaded.rs`): `threads(n)` with n ≥ 2, when the
-/// threaded decoder's buffers fit `max_memory` in libbz2's normal mode; `None`: one thread.
+/// The threads a decoder decodes with (`threaded.rs`), for `threads(n)` with n ≥ 2: the
+/// most, up to n, whose buffers fit `max_memory` in libbz2's normal mode; `None`: one thread.
 #[cfg(feature = "bzip2")]
 fn threaded_decoding(settings: &Settings) -> Option<usize> {
-    let threads = settings.threads.filter(|&n| n > 1)?;
     let level = level(settings);
-    let fits = small_mode(level, settings) == Some(false)
-        && threaded::memory(level, threads) as u64 <= settings.max_memory;
-    fits.then_some(threads)
+    if small_mode(level, settings) != Some(false) {
+        return None;
+    }
+    let fits = |n| threaded::memory(level, n) as u64 <= settings.max_memory;
+    crate::codec::parallel::most_threads(settings.threads?, fits)
 }
 
 #[cfg(feature = "bzip2")]

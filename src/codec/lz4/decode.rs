@@ -75,11 +75,13 @@ pub(crate) struct Lz4Decoder {
     dict: Option<usize>,
     /// `Config::threads` (2 or more: frames of independent blocks decode in parallel).
     threads: usize,
-    /// The parallel decoder, built by the first frame that uses it and kept.
+    /// The parallel decoder, built by the first frame that uses it and kept (rebuilt by a
+    /// frame that takes another number of threads).
     parallel: Option<ParallelBlocks>,
-    /// The current frame may decode in parallel (independent blocks, no dictionary, and the
-    /// batches fit in the memory limit): it does once it is worth it (`parallel::worth_it`).
-    parallel_ok: bool,
+    /// The threads the current frame may decode with (independent blocks, no dictionary: as
+    /// many of `threads` as have their batches fit in the memory limit); it does once it is
+    /// worth it (`parallel::worth_it`). `None`: one thread.
+    parallel_threads: Option<usize>,
     /// The current frame's blocks go to `parallel`.
     in_parallel: bool,
     /// An error found while batches were still held, reported once they are written out.
@@ -147,7 +149,7 @@ impl Lz4Decoder {
             dict: None,
             threads: settings.threads.unwrap_or(1),
             parallel: None,
-            parallel_ok: false,
+            parallel_threads: None,
             in_parallel: false,
             deferred: None,
         }
@@ -178,13 +180,13 @@ impl Lz4Decoder {
         if needed > self.max_memory {
             return Err(Fault::Limit(self.max_memory));
         }
-        // independent blocks without a dictionary may decode in parallel, if the batches in
-        // flight fit in the limit too (else this frame stays on one thread)
-        let batches = ParallelBlocks::memory(self.threads, block_max) as u64;
-        self.parallel_ok = self.threads > 1
-            && !frame.linked
-            && self.dict.is_none()
-            && needed.saturating_add(batches) <= self.max_memory;
+        // independent blocks without a dictionary may decode in parallel, with as many
+        // threads as have their batches fit in the limit too (else on one thread)
+        self.parallel_threads = if frame.linked || self.dict.is_some() {
+            None
+        } else {
+            super::parallel::threads_for(self.threads, block_max, needed, self.max_memory)
+        };
         self.in_parallel = false;
         // exact reservations: amortised growth could double them
         let block_bytes = block_max + 4;
@@ -481,14 +483,15 @@ impl Lz4Decoder {
                         return Ok(Decoded::InputEmpty);
                     };
                     let header = BlockHeader::parse(word);
-                    if self.parallel_ok
-                        && !self.in_parallel
-                        && matches!(header, BlockHeader::Data { .. })
-                        && super::parallel::worth_it(self.block_max, self.produced)
-                    {
-                        // from this block on, the frame's blocks go to the batches
-                        if self.parallel.is_none() {
-                            self.parallel = Some(ParallelBlocks::new(self.threads)?);
+                    if let Some(threads) = self.parallel_threads.filter(|_| {
+                        !self.in_parallel
+                            && matches!(header, BlockHeader::Data { .. })
+                            && super::parallel::worth_it(self.block_max, self.produced)
+                    }) {
+                        // from this block on, the frame's blocks go to the batches (none of
+                        // an earlier frame's are in flight: a frame drains its own)
+                        if self.parallel.as_ref().map(ParallelBlocks::threads) != Some(threads) {
+                            self.parallel = Some(ParallelBlocks::new(threads)?);
                         }
                         self.in_parallel = true;
                     }
@@ -691,7 +694,7 @@ impl Decode for Lz4Decoder {
         if let Some(par) = &mut self.parallel {
             par.reset()?;
         }
-        self.parallel_ok = false;
+        self.parallel_threads = None;
         self.in_parallel = false;
         self.deferred = None;
         self.state = State::Magic;

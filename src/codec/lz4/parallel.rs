@@ -56,6 +56,13 @@ pub(super) fn worth_it(block_max: usize, produced: u64) -> bool {
     cfg!(fuzzing) || block_max >= BATCH || produced >= BATCH as u64
 }
 
+/// The threads a frame of blocks of up to `block_max` decodes with, for `threads(asked)`: the
+/// most whose batches fit in `max_memory` beside the one-thread decoder's `needed`.
+pub(super) fn threads_for(asked: usize, block_max: usize, needed: u64, max_memory: u64) -> Option<usize> {
+    let fits = |n| needed.saturating_add(ParallelBlocks::memory(n, block_max) as u64) <= max_memory;
+    crate::codec::parallel::most_threads(asked, fits)
+}
+
 /// The workers for `Config::threads(threads)`: one fewer, since the caller's thread is busy
 /// too, copying compressed blocks into batches and the output out, and decoding when it would
 /// wait. With two workers the three threads shared two cores and the caller's got two thirds
@@ -269,6 +276,8 @@ pub(super) struct ParallelBlocks {
     turn: Arc<Turn>,
     /// The number of the batch being filled.
     next_batch: u64,
+    /// `Config::threads`, as `new` was given it.
+    threads: usize,
 }
 
 /// A block partly copied into the batch being filled.
@@ -294,7 +303,13 @@ impl ParallelBlocks {
             open: None,
             turn,
             next_batch: 0,
+            threads,
         })
+    }
+
+    /// The threads it decodes with (`new`'s `threads`).
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// The engine's buffers for `threads` threads and blocks of up to `block_max`.
