@@ -336,7 +336,7 @@ impl Config {
     /// output out, and decodes a batch itself rather than wait; for zstd and BGZF it also
     /// decodes a batch itself when they are busy. zstd and BGZF decoders take as many of the
     /// `n` threads as their batches fit in half of [`max_memory`](Config::max_memory): two
-    /// under the default limit (about 120 MiB of batches), four with 1 GiB.
+    /// under the default limit (about 120 MiB of batches), thirteen with 1 GiB.
     /// The async encoders (features `tokio`, `futures`) with `threads` run their codec on a
     /// thread of its own, so that no poll waits for a worker.
     ///

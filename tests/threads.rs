@@ -756,10 +756,14 @@ fn decoders_take_the_threads_that_fit_rather_than_one() {
     for format in [Format::Zstd, Format::Gzip].into_iter().filter(|f| f.is_enabled()) {
         let (one, two) = (estimate(format, 1, default), estimate(format, 2, default));
         assert!(two > one + 64 * MIB, "{format}: {one} / {two}");
-        for threads in [0, 3, 4, 1000, usize::MAX] {
+        for threads in [3, 4, 1000, usize::MAX] {
             assert_eq!(estimate(format, threads, default), two, "{format} threads({threads})");
         }
-        // more memory, more threads: each within the limit, up to the asked
+        // (threads(0): every core, one on a one-core machine)
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(estimate(format, 0, default), if cores > 1 { two } else { one }, "{format} threads(0)");
+        // more memory, more threads: each within the limit, up to the asked (thirteen fit in
+        // 1 GiB)
         let gib: u64 = 1 << 30;
         let (three, four, eight) =
             (estimate(format, 3, gib), estimate(format, 4, gib), estimate(format, 8, gib));
@@ -767,6 +771,8 @@ fn decoders_take_the_threads_that_fit_rather_than_one() {
             two < three && three < four && four <= eight && eight as u64 <= gib,
             "{format}: {three} {four} {eight}"
         );
+        assert!(estimate(format, 12, gib) < estimate(format, 13, gib), "{format}: 13 fit in 1 GiB");
+        assert_eq!(estimate(format, 100, gib), estimate(format, 13, gib), "{format}: 14 do not");
         assert_eq!(estimate(format, 4, 64 * MIB as u64), one, "{format}: two do not fit in 64 MiB");
         // and threads(4) does run batches, in their bound
         let peak: usize =

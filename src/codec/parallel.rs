@@ -467,12 +467,14 @@ impl<C: BlockCompressor> Drop for Parallel<C> {
 /// The most threads, from 2 up to `asked`, for which `fits` holds (it must hold up to some
 /// count and not past it: buffers grow with the threads), or `None` when not even two fit.
 /// So a decoder asked for more threads than its memory limit allows (`threads(0)` on a
-/// machine with many cores, say) runs with as many as fit rather than with one.
+/// machine with many cores, say) runs with as many as fit rather than with one. At most
+/// 4096, whatever the limit: `asked` may be `usize::MAX`, and the memory sums must not
+/// overflow.
 pub(crate) fn most_threads(asked: usize, fits: impl Fn(usize) -> bool) -> Option<usize> {
     if asked < 2 || !fits(2) {
         return None;
     }
-    // by bisection: `asked` may be huge (no limit lets more than a few thousand fit)
+    // by bisection
     let (mut fit, mut over) = (2, asked.min(1 << 12) + 1);
     while over - fit > 1 {
         let mid = fit + (over - fit) / 2;

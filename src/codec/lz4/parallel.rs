@@ -276,7 +276,7 @@ pub(super) struct ParallelBlocks {
     turn: Arc<Turn>,
     /// The number of the batch being filled.
     next_batch: u64,
-    /// `Config::threads`, as `new` was given it.
+    /// The threads it was built for (`new`'s `threads`).
     threads: usize,
 }
 
