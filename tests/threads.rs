@@ -598,10 +598,16 @@ fn threaded_decode_peak(format: Format, threads: usize, len: u64) -> usize {
     };
     let packed = compressio::compress_with(&text, format, &pieces).unwrap();
     drop(text);
+    decode_peak(&packed, format, threads, len)
+}
+
+/// Decode `stream` (`len` bytes of content) with `threads` into a sink; the whole process's
+/// peak heap above the start.
+fn decode_peak(stream: &[u8], format: Format, threads: usize, len: u64) -> usize {
     let start = ALLOC.current();
     ALLOC.reset_peak();
     let config = Config::default().threads(threads);
-    let mut decoder = Decoder::with_config(&packed[..], format, &config).unwrap();
+    let mut decoder = Decoder::with_config(stream, format, &config).unwrap();
     assert_eq!(std::io::copy(&mut decoder, &mut std::io::sink()).unwrap(), len);
     drop(decoder);
     ALLOC.peak() - start
@@ -631,12 +637,7 @@ fn lz4_empty_blocks_peak(threads: usize, count: u64, big: bool) -> usize {
     let decoded = compressio::decompress_with(&frame, Format::Lz4, &config).unwrap();
     assert!(decoded == content);
     drop(decoded);
-    let start = ALLOC.current();
-    ALLOC.reset_peak();
-    let mut decoder = Decoder::with_config(&frame[..], Format::Lz4, &config).unwrap();
-    assert_eq!(std::io::copy(&mut decoder, &mut std::io::sink()).unwrap(), content.len() as u64);
-    drop(decoder);
-    ALLOC.peak() - start
+    decode_peak(&frame, Format::Lz4, threads, content.len() as u64)
 }
 
 /// The heap peak of decoding, with `threads`, `rounds` of: just under 1 MiB of text in frames
@@ -652,13 +653,7 @@ fn mixed_members_peak(format: Format, threads: usize, rounds: u64) -> usize {
             content.extend_from_slice(&piece);
         }
     }
-    let config = Config::default().threads(threads);
-    let start = ALLOC.current();
-    ALLOC.reset_peak();
-    let mut decoder = Decoder::with_config(&stream[..], format, &config).unwrap();
-    assert_eq!(std::io::copy(&mut decoder, &mut std::io::sink()).unwrap(), content.len() as u64);
-    drop(decoder);
-    ALLOC.peak() - start
+    decode_peak(&stream, format, threads, content.len() as u64)
 }
 
 #[test]
@@ -723,8 +718,8 @@ fn lz4_empty_blocks_keep_threaded_decoding_in_its_estimate() {
         return;
     }
     // An empty stored block with a block checksum is 8 bytes of input and decodes to nothing:
-    // a batch of them must not grow past what the memory estimate counts for a batch (they
-    // made 18.2 MiB of 64 KiB-block batches, against an estimate of 12.9 MiB). Frames of 4 MiB
+    // a batch of them must not grow past what the memory estimate counts for a batch (1 Mi of
+    // them made 24.2 MiB of 64 KiB-block batches, against an estimate of 12.9 MiB). Frames of 4 MiB
     // blocks (`memory_level(5)` makes them) are held to that level's estimate.
     for (blocks, level) in [("empty_blocks", 0), ("empty_big_blocks", 5)] {
         let config = Config::default().threads(2);
@@ -774,7 +769,8 @@ fn decoders_take_the_threads_that_fit_rather_than_one() {
         assert!(estimate(format, 12, gib) < estimate(format, 13, gib), "{format}: 13 fit in 1 GiB");
         assert_eq!(estimate(format, 100, gib), estimate(format, 13, gib), "{format}: 14 do not");
         assert_eq!(estimate(format, 4, 64 * MIB as u64), one, "{format}: two do not fit in 64 MiB");
-        // and threads(4) does run batches, in their bound
+        // and threads(4) does run batches, in their bound (zstd's peak is 9.25 or 11.25 MiB from
+        // run to run, as in the test above; one thread's is 2.5 MiB)
         let peak: usize =
             run_child("threaded_memory_child", &format!("{format}:4:{}:decode", 16 << 20)).parse().unwrap();
         println!(
@@ -782,7 +778,7 @@ fn decoders_take_the_threads_that_fit_rather_than_one() {
             peak as f64 / MIB as f64,
             two as f64 / MIB as f64
         );
-        assert!(peak > one + 8 * MIB && peak <= two, "{format} threads(4): peak {peak}");
+        assert!(peak > one + 4 * MIB && peak <= two, "{format} threads(4): peak {peak}");
     }
     // lz4 and bzip2: as many threads as fit in the limit (all of it), more with more
     for format in [Format::Lz4, Format::Bzip2].into_iter().filter(|f| f.is_enabled()) {

@@ -8,7 +8,7 @@
 use lz4_flex::block;
 use xxhash_rust::xxh32::{xxh32, Xxh32};
 
-use super::frame::{remember, BlockHeader, Descriptor, LEGACY_MAGIC, WINDOW};
+use super::frame::{one_thread_bytes, remember, BlockHeader, Descriptor, LEGACY_MAGIC, WINDOW};
 use super::parallel::ParallelBlocks;
 use super::MAGIC;
 use crate::codec::spec::{skippable, Match};
@@ -174,9 +174,7 @@ impl Lz4Decoder {
             None => (!dicts.is_empty()).then_some(0),
         };
         let block_max = frame.block_max();
-        // one compressed block (with its checksum), one decoded block, and the 64 KiB window
-        // of linked frames
-        let needed = 2 * block_max as u64 + 4 + if frame.linked { WINDOW as u64 } else { 0 };
+        let needed = one_thread_bytes(block_max, frame.linked) as u64;
         if needed > self.max_memory {
             return Err(Fault::Limit(self.max_memory));
         }

@@ -155,6 +155,12 @@ impl BlockHeader {
     }
 }
 
+/// What a one-thread decoder holds for a frame of blocks of up to `block_max`: one compressed
+/// block (with its checksum), one decoded block, and the window of linked blocks.
+pub(crate) fn one_thread_bytes(block_max: usize, linked: bool) -> usize {
+    2 * block_max + 4 + if linked { WINDOW } else { 0 }
+}
+
 /// Keep the last `WINDOW` bytes of `history ++ data` in `history` (linked blocks).
 pub(crate) fn remember(history: &mut Vec<u8>, data: &[u8]) {
     if data.len() >= WINDOW {

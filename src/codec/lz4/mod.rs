@@ -75,7 +75,7 @@ const CODEC: Option<Codec> = Some(Codec {
     // in flight when independent blocks decode in parallel)
     decoder_memory: |s| {
         let block = frame::block_max(block_code(s));
-        let one = 2 * block + 4 + if linked(s) { frame::WINDOW } else { 0 };
+        let one = frame::one_thread_bytes(block, linked(s));
         let batches = match s.threads.filter(|_| !linked(s)) {
             Some(asked) => parallel::threads_for(asked, block, one as u64, s.max_memory)
                 .map_or(0, |threads| parallel::ParallelBlocks::memory(threads, block)),
