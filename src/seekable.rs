@@ -39,7 +39,11 @@ use crate::format::Format;
 ///   blocks (default 1), so that sequential reads after a seek cost nothing extra. Memory:
 ///   the index, the cache (blocks × block size), one block's compressed bytes and the codec.
 /// - With [`Config::threads`] `(n)`, reads that go on past a block (sequential reading, or a
-///   large read) decode the next `2 × n` blocks in parallel.
+///   large read) decode the blocks after it in parallel, a few MiB per thread ahead. All of
+///   it — the blocks decoded ahead and their compressed bytes, the workers' decoders (each
+///   counted as a block's window), the cache and the index — stays within
+///   [`Config::max_memory`]: large blocks get fewer blocks ahead and fewer workers, and when
+///   not even two blocks fit, reads decode on the reading thread alone.
 ///
 /// ```
 /// use std::io::{Cursor, Read, Seek, SeekFrom};
@@ -151,18 +155,71 @@ struct ReadAhead {
     done: mpsc::Receiver<Done>,
     threads: Vec<std::thread::JoinHandle<()>>,
     in_flight: Vec<usize>,
+    /// Jobs (batches) sent and not yet received.
+    jobs_out: usize,
+    /// The most blocks in flight or decoded ahead: the window is `[block, block + depth)`.
     depth: usize,
+    /// The most jobs out at once (each holds a compressed-bytes buffer).
+    max_jobs: usize,
     /// The next block to hand out.
     horizon: usize,
 }
 
+/// How far a read-ahead goes: blocks ahead, worker threads, jobs out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Plan {
+    depth: usize,
+    workers: usize,
+    max_jobs: usize,
+}
+
+/// What one decoder is counted as beyond its block's window (its state, xz's framed copy of
+/// the block is counted with the block's compressed bytes).
+const CODEC_STATE: u64 = 512 << 10;
+
+impl Plan {
+    /// The deepest read-ahead (at least two blocks: the one read and one ahead) whose memory
+    /// fits in `max_memory` with the index and a cache of `cache_blocks`; `None` when none
+    /// does. Aims at a few MiB per thread ahead (`2 × threads` blocks at least, 256 at most).
+    ///
+    /// Memory, with `d` and `c` the largest block's content and compressed sizes (buffers
+    /// grow exactly, to one block's size at most):
+    /// - decoded blocks: the cache and the blocks in flight together are at most
+    ///   `max(cache_blocks, depth + 1)` buffers (see `make_room`);
+    /// - compressed bytes: one buffer per job out, each at most a batch's span (under
+    ///   `BATCH_CONTENT` and a block, or `depth` blocks), and the reading thread's one;
+    /// - decoders: each worker's and the reading thread's, a window (a block) and its state,
+    ///   and xz's copy of the block framed as a stream.
+    fn fit(threads: usize, cache_blocks: usize, entries: &[Entry], max_memory: u64) -> Option<Plan> {
+        let d = entries.iter().map(|e| e.d_len).max().unwrap_or(0).max(1);
+        let c = entries.iter().map(|e| e.c_len).max().unwrap_or(0).max(1);
+        let typical = entries.iter().take(8).map(|e| e.d_len).max().unwrap_or(1).max(1);
+        let aim = (2 * threads).max(((4 << 20) * threads as u64 / typical) as usize).min(256);
+        let index = std::mem::size_of_val(entries) as u64;
+        let plan = |depth: usize| {
+            let workers = threads.min(depth);
+            // (a job holds one block at least)
+            Plan { depth, workers, max_jobs: (2 * workers + 2).min(depth) }
+        };
+        let bytes = |p: Plan| -> u64 {
+            let decoded = (cache_blocks.max(p.depth + 1) as u64).saturating_mul(d);
+            let span = BATCH_CONTENT.saturating_add(c).min((p.depth as u64).saturating_mul(c));
+            let raw = (p.max_jobs as u64).saturating_mul(span).saturating_add(c);
+            let codecs =
+                (p.workers as u64 + 1).saturating_mul(d.saturating_add(c).saturating_add(CODEC_STATE));
+            index.saturating_add(decoded).saturating_add(raw).saturating_add(codecs)
+        };
+        (2..=aim.max(2)).rev().map(plan).find(|&p| bytes(p) <= max_memory)
+    }
+}
+
 impl ReadAhead {
-    fn new(threads: usize, depth: usize, recipe: &Recipe) -> Result<Self> {
+    fn new(plan: Plan, recipe: &Recipe) -> Result<Self> {
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, done_rx) = mpsc::channel();
-        let mut handles = Vec::with_capacity(threads);
-        for i in 0..threads {
+        let mut handles = Vec::with_capacity(plan.workers);
+        for i in 0..plan.workers {
             let (jobs, done, mine) = (job_rx.clone(), done_tx.clone(), recipe.clone());
             let handle = std::thread::Builder::new()
                 .name(format!("compressio-seek-{i}"))
@@ -188,7 +245,9 @@ impl ReadAhead {
             done: done_rx,
             threads: handles,
             in_flight: Vec::new(),
-            depth,
+            jobs_out: 0,
+            depth: plan.depth,
+            max_jobs: plan.max_jobs,
             horizon: 0,
         })
     }
@@ -309,8 +368,9 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         self.file_len
     }
 
-    /// Keep up to `blocks` decoded blocks (at least 1; default 1). With threads, reads ahead
-    /// keep `2 × threads` at least.
+    /// Keep up to `blocks` decoded blocks (at least 1; default 1). With threads, the blocks
+    /// decoded ahead of a sequential reader are kept too, as many as fit in
+    /// [`Config::max_memory`] beside these.
     pub fn cache_blocks(mut self, blocks: usize) -> Self {
         self.cache_blocks = blocks.max(1);
         self
@@ -380,10 +440,24 @@ impl<R: Read + Seek> SeekableDecoder<R> {
 
     /// Make room for one more block: evict the least recently used, keeping its buffer.
     fn make_room(&mut self) {
-        let depth = self.ahead.as_ref().map_or(0, |a| a.depth);
-        while self.cache.len() >= self.cache_blocks.max(depth + 1) {
-            let oldest = (0..self.cache.len()).min_by_key(|&i| self.cache[i].used).unwrap_or(0);
-            self.spare.push(self.cache.swap_remove(oldest).data);
+        self.make_room_for(1);
+    }
+
+    /// Make room for `more` blocks (decoded here, or sent ahead): the cache and the blocks in
+    /// flight stay within `max(cache_blocks, depth + 1)` buffers. Blocks outside the read-ahead
+    /// window (from the block being read to the last one handed out) go first, least recently
+    /// used first, so that blocks decoded ahead and not read yet stay.
+    fn make_room_for(&mut self, more: usize) {
+        let (depth, in_flight, window) = match &self.ahead {
+            Some(a) => (a.depth, a.in_flight.len(), self.next_block.saturating_sub(1)..a.horizon),
+            None => (0, 0, 0..0),
+        };
+        let cap = self.cache_blocks.max(depth + 1);
+        while !self.cache.is_empty() && self.cache.len() + in_flight + more > cap {
+            let victim = (0..self.cache.len())
+                .min_by_key(|&i| (window.contains(&self.cache[i].block), self.cache[i].used))
+                .unwrap_or(0);
+            self.spare.push(self.cache.swap_remove(victim).data);
         }
     }
 
@@ -405,7 +479,9 @@ impl<R: Read + Seek> SeekableDecoder<R> {
     /// Read the compressed bytes `start..end` of the file (one block's, or a batch's) into
     /// `raw`.
     fn read_raw(&mut self, start: u64, end: u64, raw: &mut Vec<u8>) -> Result<()> {
-        raw.resize((end - start) as usize, 0);
+        let len = (end - start) as usize;
+        raw.reserve_exact(len.saturating_sub(raw.len()));
+        raw.resize(len, 0);
         self.inner.seek(SeekFrom::Start(start))?;
         self.inner.read_exact(raw)?;
         Ok(())
@@ -432,10 +508,14 @@ impl<R: Read + Seek> SeekableDecoder<R> {
     /// Keep the blocks after `block` decoded or in flight, up to the read-ahead depth.
     fn read_ahead(&mut self, block: usize) -> Result<()> {
         if self.ahead.is_none() {
-            // deep enough that each thread has a few MiB of blocks in flight
-            let typical = self.index.entries.iter().take(8).map(|e| e.d_len).max().unwrap_or(1).max(1);
-            let depth = (2 * self.threads).max(((4 << 20) * self.threads as u64 / typical) as usize).min(256);
-            self.ahead = Some(ReadAhead::new(self.threads, depth, &self.recipe)?);
+            match Plan::fit(self.threads, self.cache_blocks, &self.index.entries, self.max_memory) {
+                Some(plan) => self.ahead = Some(ReadAhead::new(plan, &self.recipe)?),
+                None => {
+                    // not even two blocks fit: read on this thread alone
+                    self.threads = 1;
+                    return Ok(());
+                }
+            }
         }
         let Some(ahead) = &mut self.ahead else { return Ok(()) };
         // blocks before `horizon` were handed out already (unless the reader jumped)
@@ -444,13 +524,32 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         }
         let end = (block + ahead.depth).min(self.index.entries.len());
         loop {
-            // the next batch: consecutive blocks neither cached nor in flight
             let Some(ahead) = self.ahead.as_mut().filter(|a| a.horizon < end) else { return Ok(()) };
+            let room = ahead.depth.saturating_sub(ahead.in_flight.len());
+            if room == 0 || ahead.jobs_out >= ahead.max_jobs {
+                // full: blocks from before a seek are collected (oldest first) to make room;
+                // otherwise the window fills as the reader moves on
+                match ahead.in_flight.iter().copied().find(|b| !(block..end).contains(b)) {
+                    Some(stale) => {
+                        self.receive_until(stale)?;
+                        continue;
+                    }
+                    None => return Ok(()),
+                }
+            }
+            // the next batch: consecutive blocks neither cached nor in flight, up to
+            // `BATCH_CONTENT` of content and of compressed bytes
             let first = ahead.horizon;
             let mut last = first;
             let mut content = 0u64;
-            while last < end && content < BATCH_CONTENT && !ahead.in_flight.contains(&last) {
-                let (e, start) = (self.index.entries[last], self.index.entries[first].c_off);
+            let start = self.index.entries[first].c_off;
+            while last < end
+                && last - first < room
+                && content < BATCH_CONTENT
+                && self.index.entries[last].c_off - start < BATCH_CONTENT
+                && !ahead.in_flight.contains(&last)
+            {
+                let e = self.index.entries[last];
                 let bytes = (e.c_off + e.c_len).saturating_sub(start).saturating_add(content + e.d_len);
                 if self.cache.iter().any(|c| c.block == last) || bytes > self.max_memory {
                     break;
@@ -458,19 +557,22 @@ impl<R: Read + Seek> SeekableDecoder<R> {
                 content += e.d_len;
                 last += 1;
             }
+            if last == end && end < self.index.entries.len() && content < BATCH_CONTENT && ahead.jobs_out > 0
+            {
+                // a small batch only because the window ends here: wait until a whole one
+                // fits, so that jobs stay large (a sequential reader moves the window on by a
+                // block at a time)
+                return Ok(());
+            }
             ahead.horizon = last.max(first + 1);
             if last == first {
                 // cached or in flight already, or too large for memory (read inline, to report
                 // it there)
                 continue;
             }
-            if let Some(&oldest) = ahead.in_flight.first().filter(|_| ahead.in_flight.len() >= ahead.depth) {
-                // stale blocks from before a seek: collect the oldest first
-                self.receive_until(oldest)?;
-            }
             let entries: Vec<Entry> = self.index.entries[first..last].to_vec();
-            let (start, stop) =
-                (entries[0].c_off, entries[entries.len() - 1].c_off + entries[entries.len() - 1].c_len);
+            let stop = entries[entries.len() - 1].c_off + entries[entries.len() - 1].c_len;
+            self.make_room_for(last - first);
             let mut raw = self.spare_raw.pop().unwrap_or_default();
             self.read_raw(start, stop, &mut raw)?;
             let outs = (first..last).map(|_| self.spare.pop().unwrap_or_default()).collect();
@@ -480,6 +582,7 @@ impl<R: Read + Seek> SeekableDecoder<R> {
                 return Err(Error::backend(self.format, "the read-ahead threads are gone"));
             }
             ahead.in_flight.extend(first..last);
+            ahead.jobs_out += 1;
         }
     }
 
@@ -510,6 +613,7 @@ impl<R: Read + Seek> SeekableDecoder<R> {
             let Done { job, decoded } = done;
             let blocks = job.first..job.first + job.entries.len();
             ahead.in_flight.retain(|b| !blocks.contains(b));
+            ahead.jobs_out -= 1;
             self.spare_raw.push(job.raw);
             for (k, out) in job.outs.into_iter().enumerate() {
                 match decoded.get(k) {
@@ -575,6 +679,7 @@ fn decode_block(
     // every byte is overwritten by the decoder (checked below): no need to zero a reused buffer
     let len = entry.d_len as usize;
     if out.len() < len {
+        out.reserve_exact(len - out.len());
         out.resize(len, 0);
     }
     out.truncate(len);

@@ -435,3 +435,40 @@ fn a_seekable_decoder_is_send_and_can_move_threads_mid_read() {
     .unwrap();
     assert!(first == data[..120_000] && rest == data[120_000..]);
 }
+
+#[test]
+fn read_ahead_keeps_up_with_jumps_runs_and_small_limits() {
+    // Sequential runs (which start read-ahead) broken by jumps back and forth (which leave
+    // blocks in flight that nobody waits for), with several thread counts, cache sizes and
+    // memory limits (smaller ones shrink the read-ahead below the file's length, or turn it
+    // off): every byte is right.
+    let data = text(5_000_000, 15);
+    for (format, block) in seekable_formats() {
+        let packed = compress_with(&data, format, &Config::default().seekable(block)).unwrap();
+        // (xz at its default preset needs 9 MiB for its dictionary whatever the threads)
+        let small = if format == Format::Xz { 10 << 20 } else { 1 << 20 };
+        for (threads, cache, limit) in [(2, 1, 256 << 20), (3, 4, 256 << 20), (4, 1, 12 << 20), (2, 2, small)]
+        {
+            let config = Config::default().threads(threads).max_memory(limit);
+            let mut file = SeekableDecoder::with_config(Cursor::new(packed.clone()), &config)
+                .unwrap()
+                .cache_blocks(cache);
+            let mut rng = Rng::new(threads as u64 * 100 + cache as u64);
+            let mut chunk = vec![0u8; 20_000];
+            for _ in 0..30 {
+                let pos = rng.below(data.len());
+                file.seek(SeekFrom::Start(pos as u64)).unwrap();
+                let mut at = pos;
+                let run = rng.below(12 * block);
+                while at < (pos + run).min(data.len()) {
+                    let n = file.read(&mut chunk).unwrap();
+                    assert!(
+                        n > 0 && chunk[..n] == data[at..at + n],
+                        "{format} {threads}/{cache}/{limit} at {at}"
+                    );
+                    at += n;
+                }
+            }
+        }
+    }
+}

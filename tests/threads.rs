@@ -656,6 +656,38 @@ fn mixed_members_peak(format: Format, threads: usize, rounds: u64) -> usize {
     decode_peak(&stream, format, threads, content.len() as u64)
 }
 
+/// The seekable stream `seekable_peak` reads: 16 MiB of text in blocks of 2 MiB (BGZF: its
+/// 64 KiB; xz at `Fastest`).
+fn seekable_content() -> Vec<u8> {
+    text(16 * MIB, 71)
+}
+
+/// The heap peak of reading, with `threads` and a `max_memory` of `limit` MiB, the whole of
+/// the seekable stream in file `path` (of `seekable_content()`) through `SeekableDecoder`, in
+/// 64 KiB reads.
+fn seekable_peak(path: &str, threads: usize, limit: u64) -> usize {
+    let content = seekable_content();
+    let packed = std::fs::read(path).unwrap();
+    let start = ALLOC.current();
+    ALLOC.reset_peak();
+    let config = Config::default().threads(threads).max_memory(limit * MIB as u64);
+    let mut file =
+        compressio::SeekableDecoder::with_config(std::io::Cursor::new(&packed[..]), &config).unwrap();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut at = 0;
+    loop {
+        let n = file.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(buf[..n] == content[at..at + n], "at {at}");
+        at += n;
+    }
+    assert_eq!(at, content.len());
+    drop(file);
+    ALLOC.peak() - start
+}
+
 #[test]
 fn threaded_memory_child() {
     let Some(case) = child_case() else { return };
@@ -668,6 +700,7 @@ fn threaded_memory_child() {
         Some("empty_blocks") => lz4_empty_blocks_peak(threads, len, false),
         Some("empty_big_blocks") => lz4_empty_blocks_peak(threads, len, true),
         Some("mixed_members") => mixed_members_peak(format, threads, len),
+        Some("seekable") => seekable_peak(parts.next().unwrap(), threads, len),
         _ => threaded_peak(format, threads, len),
     };
     println!("RESULT {peak}");
@@ -821,6 +854,50 @@ fn zstd_frames_of_mixed_sizes_decode_with_threads_within_the_estimate() {
     );
     assert!(sixteen <= eight + 2 * MIB, "{eight} → {sixteen}");
     assert!(eight.max(sixteen) <= estimate, "peak {sixteen} > estimate {estimate}");
+}
+
+#[test]
+fn seekable_read_ahead_stays_within_max_memory() {
+    // `SeekableDecoder` with threads decodes blocks ahead of a sequential reader. Blocks,
+    // their compressed bytes and the workers' codecs together stay within `max_memory`: fewer
+    // blocks ahead (and fewer workers) when blocks are large, none when two do not fit.
+    let mut over = Vec::new();
+    let content = seekable_content();
+    for format in [Format::Zstd, Format::Gzip, Format::Xz].into_iter().filter(|f| f.is_enabled()) {
+        let (block, level) = match format {
+            Format::Gzip => (0xff00, Level::Default),
+            Format::Xz => (2 * MIB, Level::Fastest),
+            _ => (2 * MIB, Level::Default),
+        };
+        let packed =
+            compressio::compress_with(&content, format, &Config::default().seekable(block).level(level))
+                .unwrap();
+        let path =
+            std::env::temp_dir().join(format!("compressio-seekable-peak-{}.{format}", std::process::id()));
+        std::fs::write(&path, packed).unwrap();
+        let peak = |threads: usize, limit: u64| -> usize {
+            let case = format!("{format}:{threads}:{limit}:seekable:{}", path.display());
+            run_child("threaded_memory_child", &case).parse().unwrap()
+        };
+        let one = peak(1, 256);
+        for (threads, limit) in [(2, 8), (2, 16), (8, 16), (8, 32), (2, 256), (8, 256)] {
+            let peak = peak(threads, limit);
+            println!(
+                "{format} seekable, threads({threads}), max_memory {limit} MiB: peak {:.2} MiB (one thread {:.2} MiB)",
+                peak as f64 / MIB as f64,
+                one as f64 / MIB as f64
+            );
+            if peak as u64 > limit * MIB as u64 {
+                over.push(format!("{format} threads({threads}) in {limit} MiB: peak {peak}"));
+            }
+            // where blocks ahead fit easily, they are decoded ahead
+            if limit == 256 {
+                assert!(peak > one + 2 * MIB, "{format} threads({threads}): no read-ahead ({peak} / {one})");
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    assert!(over.is_empty(), "over max_memory: {over:#?}");
 }
 
 #[test]
