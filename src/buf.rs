@@ -5,6 +5,8 @@
 //! codec's state moves only by what it really consumed and produced, an adapter can stop at
 //! any point (an inner writer returning `WouldBlock`, say) and resume later without losing or
 //! repeating a byte.
+//!
+//! Also the growth rule for the buffers that a memory estimate bounds ([`reserve_within`]).
 
 /// Input cursor: `data[pos..]` is still to be consumed.
 pub(crate) struct InBuf<'a> {
@@ -125,4 +127,41 @@ pub(crate) enum Decoded {
     /// A skippable frame (zstd, lz4) has ended: a member without content, which
     /// `single_stream` does not count as the first member.
     Skipped,
+}
+
+/// Make room in `buf` for `more` bytes, growing it by doubling as `Vec` does (few
+/// reallocations) but never past `max`, the bound a memory estimate counts for it (beyond
+/// `max` only to what is needed: callers keep their buffers within it).
+pub(crate) fn reserve_within(buf: &mut Vec<u8>, more: usize, max: usize) {
+    let needed = buf.len().saturating_add(more);
+    if needed > buf.capacity() {
+        let target = buf.capacity().saturating_mul(2).clamp(needed, max.max(needed));
+        buf.reserve_exact(target - buf.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reserve_within;
+
+    #[test]
+    fn reserve_within_doubles_up_to_the_bound_and_no_further() {
+        let mut buf = vec![0u8; 1000];
+        assert_eq!(buf.capacity(), 1000);
+        reserve_within(&mut buf, 1, 10_000);
+        assert_eq!(buf.capacity(), 2000, "doubles, as Vec does");
+        buf.resize(2000, 0);
+        reserve_within(&mut buf, 1, 3000);
+        assert_eq!(buf.capacity(), 3000, "not past the bound");
+        buf.resize(3000, 0);
+        reserve_within(&mut buf, 500, 3000);
+        assert_eq!(buf.capacity(), 3500, "past it only to what is needed");
+        let before = buf.capacity();
+        buf.truncate(10);
+        reserve_within(&mut buf, 100, 3000);
+        assert_eq!(buf.capacity(), before, "room enough: nothing");
+        let mut empty = Vec::<u8>::new();
+        reserve_within(&mut empty, 7, 100);
+        assert_eq!(empty.capacity(), 7);
+    }
 }

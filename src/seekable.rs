@@ -12,7 +12,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use crate::codec::seekable::{Entry, Index, IndexError, RandomAccess, Source};
 use crate::codec::spec::{skippable, Match};
-use crate::codec::InBuf;
+use crate::codec::{reserve_within, InBuf};
 use crate::config::{Config, Direction};
 use crate::decode::{DecodeCore, Step};
 use crate::error::{Error, Result};
@@ -120,6 +120,8 @@ struct Recipe {
     format: Format,
     access: RandomAccess,
     config: Config,
+    /// The largest block's content and compressed sizes: no buffer grows past them.
+    largest: (usize, usize),
 }
 
 /// A block for a worker: its entry, its compressed bytes, the buffer to decode into.
@@ -161,6 +163,8 @@ struct ReadAhead {
     depth: usize,
     /// The most jobs out at once (each holds a compressed-bytes buffer).
     max_jobs: usize,
+    /// The most a job's compressed bytes span.
+    span: usize,
     /// The next block to hand out.
     horizon: usize,
 }
@@ -171,6 +175,8 @@ struct Plan {
     depth: usize,
     workers: usize,
     max_jobs: usize,
+    /// The most a job's compressed bytes span.
+    span: usize,
 }
 
 /// What one decoder is counted as beyond its block's window (its state, xz's framed copy of
@@ -190,21 +196,26 @@ impl Plan {
     ///   `BATCH_CONTENT` and a block, or `depth` blocks), and the reading thread's one;
     /// - decoders: each worker's and the reading thread's, a window (a block) and its state,
     ///   and xz's copy of the block framed as a stream.
-    fn fit(threads: usize, cache_blocks: usize, entries: &[Entry], max_memory: u64) -> Option<Plan> {
-        let d = entries.iter().map(|e| e.d_len).max().unwrap_or(0).max(1);
-        let c = entries.iter().map(|e| e.c_len).max().unwrap_or(0).max(1);
+    fn fit(
+        threads: usize,
+        cache_blocks: usize,
+        entries: &[Entry],
+        (d, c): (usize, usize),
+        max_memory: u64,
+    ) -> Option<Plan> {
+        let (d, c) = (d.max(1) as u64, c.max(1) as u64);
         let typical = entries.iter().take(8).map(|e| e.d_len).max().unwrap_or(1).max(1);
         let aim = (2 * threads).max(((4 << 20) * threads as u64 / typical) as usize).min(256);
         let index = std::mem::size_of_val(entries) as u64;
         let plan = |depth: usize| {
             let workers = threads.min(depth);
+            let span = BATCH_CONTENT.saturating_add(c).min((depth as u64).saturating_mul(c));
             // (a job holds one block at least)
-            Plan { depth, workers, max_jobs: (2 * workers + 2).min(depth) }
+            Plan { depth, workers, max_jobs: (2 * workers + 2).min(depth), span: span as usize }
         };
         let bytes = |p: Plan| -> u64 {
             let decoded = (cache_blocks.max(p.depth + 1) as u64).saturating_mul(d);
-            let span = BATCH_CONTENT.saturating_add(c).min((p.depth as u64).saturating_mul(c));
-            let raw = (p.max_jobs as u64).saturating_mul(span).saturating_add(c);
+            let raw = (p.max_jobs as u64).saturating_mul(p.span as u64).saturating_add(c);
             let codecs =
                 (p.workers as u64 + 1).saturating_mul(d.saturating_add(c).saturating_add(CODEC_STATE));
             index.saturating_add(decoded).saturating_add(raw).saturating_add(codecs)
@@ -248,6 +259,7 @@ impl ReadAhead {
             jobs_out: 0,
             depth: plan.depth,
             max_jobs: plan.max_jobs,
+            span: plan.span,
             horizon: 0,
         })
     }
@@ -322,12 +334,17 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         block_config.single_stream = false;
         block_config.seekable = None;
         let threads = settings.threads.unwrap_or(1).max(1);
+        let largest = |size: fn(&Entry) -> u64| {
+            let most = index.entries.iter().map(size).max().unwrap_or(0);
+            usize::try_from(most).unwrap_or(usize::MAX)
+        };
+        let largest = (largest(|e| e.d_len), largest(|e| e.c_len));
         Ok(SeekableDecoder {
             inner,
             file_len,
             format,
             index,
-            recipe: Recipe { format, access, config: block_config },
+            recipe: Recipe { format, access, config: block_config, largest },
             max_memory: settings.max_memory,
             threads,
             pos: 0,
@@ -478,9 +495,10 @@ impl<R: Read + Seek> SeekableDecoder<R> {
 
     /// Read the compressed bytes `start..end` of the file (one block's, or a batch's) into
     /// `raw`.
-    fn read_raw(&mut self, start: u64, end: u64, raw: &mut Vec<u8>) -> Result<()> {
+    /// `raw` grows within `max`.
+    fn read_raw(&mut self, start: u64, end: u64, raw: &mut Vec<u8>, max: usize) -> Result<()> {
         let len = (end - start) as usize;
-        raw.reserve_exact(len.saturating_sub(raw.len()));
+        reserve_within(raw, len.saturating_sub(raw.len()), max);
         raw.resize(len, 0);
         self.inner.seek(SeekFrom::Start(start))?;
         self.inner.read_exact(raw)?;
@@ -492,7 +510,7 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         let entry = self.index.entries[block];
         self.check_size(&entry)?;
         let mut raw = std::mem::take(&mut self.raw);
-        let read = self.read_raw(entry.c_off, entry.c_off + entry.c_len, &mut raw);
+        let read = self.read_raw(entry.c_off, entry.c_off + entry.c_len, &mut raw, self.recipe.largest.1);
         self.raw = raw;
         read?;
         self.make_room(); // first, so that the evicted block's buffer is the one reused
@@ -508,7 +526,8 @@ impl<R: Read + Seek> SeekableDecoder<R> {
     /// Keep the blocks after `block` decoded or in flight, up to the read-ahead depth.
     fn read_ahead(&mut self, block: usize) -> Result<()> {
         if self.ahead.is_none() {
-            match Plan::fit(self.threads, self.cache_blocks, &self.index.entries, self.max_memory) {
+            let (entries, largest) = (&self.index.entries, self.recipe.largest);
+            match Plan::fit(self.threads, self.cache_blocks, entries, largest, self.max_memory) {
                 Some(plan) => self.ahead = Some(ReadAhead::new(plan, &self.recipe)?),
                 None => {
                     // not even two blocks fit: read on this thread alone
@@ -570,11 +589,12 @@ impl<R: Read + Seek> SeekableDecoder<R> {
                 // it there)
                 continue;
             }
+            let span = ahead.span;
             let entries: Vec<Entry> = self.index.entries[first..last].to_vec();
             let stop = entries[entries.len() - 1].c_off + entries[entries.len() - 1].c_len;
             self.make_room_for(last - first);
             let mut raw = self.spare_raw.pop().unwrap_or_default();
-            self.read_raw(start, stop, &mut raw)?;
+            self.read_raw(start, stop, &mut raw, span)?;
             let outs = (first..last).map(|_| self.spare.pop().unwrap_or_default()).collect();
             let Some(ahead) = &mut self.ahead else { return Ok(()) };
             let job = Job { first, entries, outs, raw };
@@ -679,7 +699,7 @@ fn decode_block(
     // every byte is overwritten by the decoder (checked below): no need to zero a reused buffer
     let len = entry.d_len as usize;
     if out.len() < len {
-        out.reserve_exact(len - out.len());
+        reserve_within(out, len - out.len(), recipe.largest.0);
         out.resize(len, 0);
     }
     out.truncate(len);

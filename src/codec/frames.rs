@@ -33,7 +33,7 @@ use std::collections::VecDeque;
 
 use crate::codec::parallel::{most_threads, sharing_buffer_bytes, Block, BlockCompressor, Parallel};
 use crate::codec::spec::Match;
-use crate::codec::{CodecResult, Decode, Decoded, Fault, HoldsOutput, InBuf, OutBuf};
+use crate::codec::{reserve_within, CodecResult, Decode, Decoded, Fault, HoldsOutput, InBuf, OutBuf};
 use crate::settings::Settings;
 
 /// Input is taken at most this much at a time.
@@ -44,6 +44,10 @@ const BATCH: usize = 1 << 20;
 const MEMBER_MAX: usize = 4 << 20;
 /// What a worker decodes a batch into before handing it back (pzstd's frames hold 8 MiB).
 const OUTPUT_CAP: usize = (8 << 20) + (128 << 10);
+/// The most a batch's buffer holds: under `BATCH` of members and their lengths
+/// (`batch_full`), then one more member of up to `MEMBER_MAX`, its length and the fixed
+/// trailer.
+const JOB_MAX: usize = BATCH + MEMBER_MAX + 64;
 /// A batch is submitted once its members declare this much output (BGZF: 64 KiB each).
 const OUTPUT_BATCH: u64 = 1 << 20;
 
@@ -226,6 +230,7 @@ impl BlockCompressor for BatchDecoder {
         let expected = if declared > 0 { declared } else { 4 * input.len() };
         let guess = (expected.min(OUTPUT_CAP) + (64 << 10)).next_power_of_two().min(OUTPUT_CAP);
         if out.len() < guess {
+            out.reserve_exact(guess - out.len());
             out.resize(guess, 0);
         }
         let mut at = 0;
@@ -235,7 +240,11 @@ impl BlockCompressor for BatchDecoder {
                 decode_members(decoder.as_mut(), &input[used..], &mut lens, tail, out, &mut at);
             used += taken;
             match result {
-                Ok(Stop::Full) if out.len() < OUTPUT_CAP => out.resize((2 * out.len()).min(OUTPUT_CAP), 0),
+                Ok(Stop::Full) if out.len() < OUTPUT_CAP => {
+                    let grown = (2 * out.len()).min(OUTPUT_CAP);
+                    out.reserve_exact(grown - out.len());
+                    out.resize(grown, 0);
+                }
                 result => break result,
             }
         };
@@ -246,7 +255,13 @@ impl BlockCompressor for BatchDecoder {
             }
             Ok(stop) => {
                 out.truncate(at);
+                out.reserve_exact(input.len() - used);
                 out.extend_from_slice(&input[used..]);
+                debug_assert!(
+                    out.capacity() <= OUTPUT_CAP + JOB_MAX,
+                    "an output of {} bytes",
+                    out.capacity()
+                );
                 let members = (stop == Stop::Full).then(|| lens.into_iter().collect());
                 Outcome::Rest { decoder, decoded: at, members }
             }
@@ -362,8 +377,7 @@ fn engine(threads: usize, make: &std::sync::Arc<MakeDecoder>) -> CodecResult<Par
 /// themselves not included: `threads + 1` of them, one per worker, the caller's for batches
 /// and its own for long members).
 pub(crate) fn buffers(threads: usize) -> usize {
-    let job = BATCH + MEMBER_MAX + 64;
-    sharing_buffer_bytes(threads, job, 0, OUTPUT_CAP + job) + MEMBER_MAX + CHUNK
+    sharing_buffer_bytes(threads, JOB_MAX, 0, OUTPUT_CAP + JOB_MAX) + MEMBER_MAX + CHUNK
 }
 
 /// The threads a decoder of members decodes with, for `threads(n)` with n ≥ 2 when the
@@ -509,8 +523,11 @@ impl<M: Measure> ThreadedMembers<M> {
 
     /// Whether the batch being gathered is due.
     fn batch_full(&self) -> bool {
-        let first = self.worth_it.is_none() && self.bytes >= FIRST_BATCH;
-        first || self.bytes >= BATCH || self.declared >= OUTPUT_BATCH
+        // (each member's length goes in the batch too: 8 bytes, which tiny members — an empty
+        // BGZF member is 28 bytes — would otherwise leave uncounted)
+        let bytes = self.bytes + 8 * self.lens.len();
+        let first = self.worth_it.is_none() && bytes >= FIRST_BATCH;
+        first || bytes >= BATCH || self.declared >= OUTPUT_BATCH
     }
 
     /// The measured member in `raw` joins the batch being gathered.
@@ -519,7 +536,9 @@ impl<M: Measure> ThreadedMembers<M> {
         self.bytes += self.raw.len();
         self.declared = self.declared.saturating_add(M::output_size(&self.raw).unwrap_or(0));
         // the lengths go after the members, when the batch is submitted
-        self.engine.current_mut().extend_from_slice(&self.raw);
+        let job = self.engine.current_mut();
+        reserve_within(job, self.raw.len(), JOB_MAX);
+        job.extend_from_slice(&self.raw);
         self.raw.clear();
         self.measure.reset();
     }
@@ -541,12 +560,14 @@ impl<M: Measure> ThreadedMembers<M> {
             return Ok(false);
         }
         let job = self.engine.current_mut();
+        reserve_within(job, 8 * self.lens.len() + FIXED_TRAILER, JOB_MAX);
         for &len in &self.lens {
             job.extend_from_slice(&(len as u64).to_le_bytes());
         }
         job.extend_from_slice(&self.declared.to_le_bytes());
         job.extend_from_slice(&(self.lens.len() as u32).to_le_bytes());
         job.push(flags);
+        debug_assert!(job.capacity() <= JOB_MAX, "a batch of {} bytes", job.capacity());
         self.engine.submit()?;
         if self.worth_it.is_none() && self.sample.is_none() && self.bytes >= SAMPLE {
             self.sample = Some(self.bytes);
