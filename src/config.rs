@@ -335,8 +335,8 @@ impl Config {
     /// run `n - 1` workers beside the caller's thread: for lz4 it copies the blocks in and the
     /// output out, and decodes a batch itself rather than wait; for zstd and BGZF it also
     /// decodes a batch itself when they are busy. zstd and BGZF decoders take as many of the
-    /// `n` threads as their batches fit in half of [`max_memory`](Config::max_memory): two
-    /// under the default limit (about 120 MiB of batches), thirteen with 1 GiB.
+    /// `n` threads as their batches fit in half of [`max_memory`](Config::max_memory): three
+    /// under the default limit (about 115 MiB of batches), eighteen with 1 GiB.
     /// The async encoders (features `tokio`, `futures`) with `threads` run their codec on a
     /// thread of its own, so that no poll waits for a worker.
     ///

@@ -24,10 +24,11 @@
 //! - **Memory.** At most `2 × threads` batches in flight, each at most a batch and a member
 //!   in and `OUTPUT_CAP` out (a worker's output grows towards the cap as its batches need):
 //!   a batch that decodes to more is handed back, decoder and all, and finished on the
-//!   caller's thread. A member longer than `MEMBER_MAX` (a single huge frame) is decoded on
-//!   the caller's thread as it comes. No thread starts before a second batch: a small message
-//!   decodes on the caller's thread, and so does a stream whose first batch hardly
-//!   compresses.
+//!   caller's thread from the batch's own bytes (taken back from the engine: no copy, and no
+//!   room for one in every output). A member longer than `MEMBER_MAX` (a single huge frame)
+//!   is decoded on the caller's thread as it comes. No thread starts before a second batch: a
+//!   small message decodes on the caller's thread, and so does a stream whose first batch
+//!   hardly compresses.
 
 use std::collections::VecDeque;
 
@@ -141,11 +142,12 @@ enum Outcome {
     },
     /// The batch decodes to more than the cap (`members`: the lengths still to go), or a
     /// member's length is not what it was measured to be (`None`: a BGZF block size that
-    /// does not match its member): the caller's thread goes on with it. Output: the `decoded`
-    /// bytes, then the batch's bytes from where the decoder stopped.
+    /// does not match its member): the caller's thread goes on with it, from `used` bytes
+    /// into the batch's members. Output: the `decoded` bytes.
     Rest {
         decoder: Box<dyn Decode>,
         decoded: usize,
+        used: usize,
         members: Option<Vec<usize>>,
     },
 }
@@ -254,16 +256,8 @@ impl BlockCompressor for BatchDecoder {
                 Outcome::Done { len: at }
             }
             Ok(stop) => {
-                out.truncate(at);
-                out.reserve_exact(input.len() - used);
-                out.extend_from_slice(&input[used..]);
-                debug_assert!(
-                    out.capacity() <= OUTPUT_CAP + JOB_MAX,
-                    "an output of {} bytes",
-                    out.capacity()
-                );
                 let members = (stop == Stop::Full).then(|| lens.into_iter().collect());
-                Outcome::Rest { decoder, decoded: at, members }
+                Outcome::Rest { decoder, decoded: at, used, members }
             }
             // the decoder is in the middle of a bad member: the next batch gets a new one
             Err(fault) => Outcome::Bad { len: at, fault },
@@ -277,9 +271,12 @@ impl BlockCompressor for BatchDecoder {
 /// member (`members` `None`), whose rest the caller's thread decodes as one thread would.
 struct Rest {
     block: Block<Outcome>,
+    /// The batch itself, taken back from the engine (given back when done): its members are
+    /// `batch[..members_end]`, consumed up to `used`.
+    batch: Vec<u8>,
+    members_end: usize,
     decoder: Box<dyn Decode>,
-    /// The worker's output, `block.output[..decoded]`, written out up to `block.pos`; then
-    /// the batch's bytes from where it stopped, consumed up to `used`.
+    /// The worker's output, `block.output[..decoded]`, written out up to `block.pos`.
     decoded: usize,
     used: usize,
     members: Option<VecDeque<usize>>,
@@ -296,7 +293,7 @@ impl Rest {
             }
         }
         let Some(members) = &mut self.members else { return Ok(Stop::Mismeasured) };
-        let input = &self.block.output[self.decoded + self.used..];
+        let input = &self.batch[self.used..self.members_end];
         let mut at = output.pos;
         let (used, result) =
             decode_members(self.decoder.as_mut(), input, members, false, output.data, &mut at);
@@ -307,7 +304,7 @@ impl Rest {
 
     /// The batch's bytes the decoder has not taken.
     fn unread(&self) -> &[u8] {
-        &self.block.output[self.decoded + self.used..]
+        &self.batch[self.used..self.members_end]
     }
 }
 
@@ -377,12 +374,13 @@ fn engine(threads: usize, make: &std::sync::Arc<MakeDecoder>) -> CodecResult<Par
 /// themselves not included: `threads + 1` of them, one per worker, the caller's for batches
 /// and its own for long members).
 pub(crate) fn buffers(threads: usize) -> usize {
-    sharing_buffer_bytes(threads, JOB_MAX, 0, OUTPUT_CAP + JOB_MAX) + MEMBER_MAX + CHUNK
+    // (and the batch that a `Rest` takes back from the engine)
+    sharing_buffer_bytes(threads, JOB_MAX, 0, OUTPUT_CAP) + JOB_MAX + MEMBER_MAX + CHUNK
 }
 
 /// The threads a decoder of members decodes with, for `threads(n)` with n ≥ 2 when the
 /// decoder goes on through members (not `single_stream`: one member has nothing to share):
-/// the most, up to n, whose buffers fit in half of `max_memory` (two under the default
+/// the most, up to n, whose buffers fit in half of `max_memory` (three under the default
 /// limit); `None`: one thread, when not even two fit.
 pub(crate) fn threads_for(settings: &Settings) -> Option<usize> {
     let threads = settings.threads.filter(|_| !settings.single_stream)?;
@@ -588,6 +586,7 @@ impl<M: Measure> ThreadedMembers<M> {
                     Stop::Finished => {
                         if let Some(done) = self.rest.take() {
                             self.engine.recycle(done.block);
+                            self.engine.give_input(done.batch);
                         }
                     }
                     Stop::Mismeasured => return self.resync(),
@@ -618,9 +617,11 @@ impl<M: Measure> ThreadedMembers<M> {
                     self.writing = Some((block, len, None))
                 }
                 Outcome::Bad { len, fault } => self.writing = Some((block, len, Some(fault))),
-                Outcome::Rest { decoder, decoded, members } => {
+                Outcome::Rest { decoder, decoded, used, members } => {
                     let members = members.map(VecDeque::from);
-                    self.rest = Some(Rest { block, decoder, decoded, used: 0, members });
+                    let batch = self.engine.take_last_input();
+                    let members_end = read_batch(&batch).members.len();
+                    self.rest = Some(Rest { block, batch, members_end, decoder, decoded, used, members });
                 }
             }
         }
@@ -633,8 +634,9 @@ impl<M: Measure> ThreadedMembers<M> {
     fn resync(&mut self) -> CodecResult<()> {
         let Some(rest) = self.rest.take() else { return Ok(()) };
         let mut bytes = rest.unread().to_vec();
-        let Rest { block, decoder, .. } = rest;
+        let Rest { block, batch, decoder, .. } = rest;
         self.engine.recycle(block);
+        self.engine.give_input(batch);
         while self.pending > 0 {
             let Some(block) = self.engine.next_block(true)? else { break };
             self.pending -= 1;

@@ -420,6 +420,18 @@ impl<C: BlockCompressor> Parallel<C> {
         self.spare_inputs.last().map_or(&[], Vec::as_slice)
     }
 
+    /// Take the input of the block `next_block` returned last (see `last_input`) out of the
+    /// engine, for a caller that goes on reading it after the next `submit`; `give_input`
+    /// hands it back.
+    pub fn take_last_input(&mut self) -> Vec<u8> {
+        self.spare_inputs.pop().unwrap_or_default()
+    }
+
+    /// Hand an input buffer taken with `take_last_input` back for reuse.
+    pub fn give_input(&mut self, input: Vec<u8>) {
+        self.spare_inputs.push(input);
+    }
+
     /// Hand a written-out block's buffer back for reuse.
     pub fn recycle(&mut self, block: Block<C::Summary>) {
         self.spare_outputs.push(block.output);
