@@ -210,8 +210,10 @@ impl Plan {
         let plan = |depth: usize| {
             let workers = threads.min(depth);
             let span = BATCH_CONTENT.saturating_add(c).min((depth as u64).saturating_mul(c));
-            // (a job holds one block at least)
-            Plan { depth, workers, max_jobs: (2 * workers + 2).min(depth), span: span as usize }
+            // jobs enough to cover the window in batches of `BATCH_CONTENT` (small blocks), and
+            // one block each at most (large ones)
+            let batches = (depth as u64).saturating_mul(typical).div_ceil(BATCH_CONTENT) as usize;
+            Plan { depth, workers, max_jobs: (batches + workers).min(depth), span: span as usize }
         };
         let bytes = |p: Plan| -> u64 {
             let decoded = (cache_blocks.max(p.depth + 1) as u64).saturating_mul(d);
