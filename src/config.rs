@@ -48,8 +48,9 @@ const MAX_BUFFER_SIZE: usize = 1 << 30;
 /// | bzip2 (block size in 100 kB) | 1 | 5 | 9 | 9 | 1 ..= 9 |
 ///
 /// lz4_flex implements only LZ4's fast compressor (what the `lz4` CLI does at `-1`); its two
-/// "levels" choose independent blocks (each decodable alone) or linked blocks (each may refer
-/// to the previous 64 KiB: a few percent smaller, like `lz4 -BD`).
+/// "levels" choose independent blocks (each decodable alone, 64 KiB) or linked blocks (each
+/// may refer to the previous 64 KiB, like `lz4 -BD`; 1 MiB, see
+/// [`memory_level`](Config::memory_level)).
 ///
 /// `Best` stops at zstd 19, as the zstd CLI does without `--ultra`: levels 20-22 need windows
 /// of up to 128 MiB in every decoder. brotli's `Default` is 6, not the library's own 11:
@@ -283,7 +284,7 @@ impl Config {
     /// | zstd | window log (hash and chain tables follow it), never above the level's own | the level's window (2 MiB at level 3) |
     /// | xz, lzma | dictionary size, never above the preset's own | the preset's (8 MiB at 6) |
     /// | gzip, zlib, deflate | window bits: 16 KiB at 1, 32 KiB (the format's maximum) from 2 | 32 KiB |
-    /// | lz4 | block size: 64 KiB at 1–2, 256 KiB at 3, 1 MiB at 4, 4 MiB from 5 | 64 KiB |
+    /// | lz4 | block size: 64 KiB at 1–2, 256 KiB at 3, 1 MiB at 4, 4 MiB from 5 | 64 KiB; 1 MiB for linked blocks (`Level::Best`), where lz4_flex's block API costs a pass over the previous block's 64 KiB per block |
     /// | brotli | window (`lgwin`): 16 KiB at 1 … 4 MiB from 5, never above its default | 4 MiB (`lgwin` 22) |
     /// | bzip2 | block size: 100 kB at 1–2, 200 kB at 3, any from 4; decoders use libbz2's small-memory mode (2.5 instead of 4 bytes per block byte, half the speed) when 4 × the block passes the budget | 900 kB |
     ///

@@ -129,9 +129,19 @@ fn the_lz4_tool_reads_our_linked_blocks() {
     if !Format::Lz4.is_enabled() || !have_tool("lz4") {
         return;
     }
-    let data = text(500_000, 93);
-    let packed = compress_with(&data, Format::Lz4, &Config::default().level(Level::Best)).unwrap();
-    assert_eq!(run_tool("lz4", &["-d", "-c", "-q"], &packed), data);
+    // several blocks of each size: 1 MiB (`Level::Best`'s own) and 64 KiB (memory level 1),
+    // each referring to the one before
+    let data = text(2_500_000, 93);
+    for (config, block_code) in
+        [(Config::default().level(Level::Best), 6), (Config::default().level(Level::Best).memory_level(1), 4)]
+    {
+        let packed = compress_with(&data, Format::Lz4, &config).unwrap();
+        // FLG: version 01, block independence bit clear (linked); BD: the block maximum
+        assert_eq!(packed[4] & 0xe0, 0x40, "linked blocks");
+        assert_eq!(packed[5] >> 4, block_code, "block maximum code");
+        assert_eq!(run_tool("lz4", &["-d", "-c", "-q"], &packed), data);
+        assert_eq!(decompress(&packed, Format::Lz4).unwrap(), data);
+    }
 }
 
 /// (format, command that compresses stdin to stdout)
