@@ -140,9 +140,19 @@ pub(crate) fn reserve_within(buf: &mut Vec<u8>, more: usize, max: usize) {
     }
 }
 
+/// Lengthen `buf` to `len` bytes, the new ones zeroed, its capacity growing by
+/// [`reserve_within`] `max`; nothing when it is already that long. With `max == len` the
+/// reservation is exact.
+pub(crate) fn grow_zeroed(buf: &mut Vec<u8>, len: usize, max: usize) {
+    if buf.len() < len {
+        reserve_within(buf, len - buf.len(), max);
+        buf.resize(len, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::reserve_within;
+    use super::{grow_zeroed, reserve_within};
 
     #[test]
     fn reserve_within_doubles_up_to_the_bound_and_no_further() {
@@ -163,5 +173,17 @@ mod tests {
         let mut empty = Vec::<u8>::new();
         reserve_within(&mut empty, 7, 100);
         assert_eq!(empty.capacity(), 7);
+    }
+
+    #[test]
+    fn grow_zeroed_lengthens_within_the_bound_and_never_shortens() {
+        let mut buf = vec![7u8; 1000];
+        grow_zeroed(&mut buf, 1500, 10_000);
+        assert_eq!((buf.len(), buf.capacity()), (1500, 2000), "doubles");
+        assert!(buf[..1000].iter().all(|&b| b == 7) && buf[1000..].iter().all(|&b| b == 0));
+        grow_zeroed(&mut buf, 2500, 2500);
+        assert_eq!((buf.len(), buf.capacity()), (2500, 2500), "exact at the bound");
+        grow_zeroed(&mut buf, 100, 100);
+        assert_eq!(buf.len(), 2500, "never shortens");
     }
 }

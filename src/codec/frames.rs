@@ -34,7 +34,9 @@ use std::collections::VecDeque;
 
 use crate::codec::parallel::{most_threads, sharing_buffer_bytes, Block, BlockCompressor, Parallel};
 use crate::codec::spec::Match;
-use crate::codec::{reserve_within, CodecResult, Decode, Decoded, Fault, HoldsOutput, InBuf, OutBuf};
+use crate::codec::{
+    grow_zeroed, reserve_within, CodecResult, Decode, Decoded, Fault, HoldsOutput, InBuf, OutBuf,
+};
 use crate::settings::Settings;
 
 /// Input is taken at most this much at a time.
@@ -231,10 +233,7 @@ impl BlockCompressor for BatchDecoder {
         // whole cap costs more than a short stream takes to decode)
         let expected = if declared > 0 { declared } else { 4 * input.len() };
         let guess = (expected.min(OUTPUT_CAP) + (64 << 10)).next_power_of_two().min(OUTPUT_CAP);
-        if out.len() < guess {
-            out.reserve_exact(guess - out.len());
-            out.resize(guess, 0);
-        }
+        grow_zeroed(out, guess, OUTPUT_CAP);
         let mut at = 0;
         let mut used = 0;
         let result = loop {
@@ -243,9 +242,7 @@ impl BlockCompressor for BatchDecoder {
             used += taken;
             match result {
                 Ok(Stop::Full) if out.len() < OUTPUT_CAP => {
-                    let grown = (2 * out.len()).min(OUTPUT_CAP);
-                    out.reserve_exact(grown - out.len());
-                    out.resize(grown, 0);
+                    grow_zeroed(out, (2 * out.len()).min(OUTPUT_CAP), OUTPUT_CAP)
                 }
                 result => break result,
             }

@@ -27,7 +27,7 @@
 
 use std::borrow::Cow;
 
-pub(crate) use crate::buf::{reserve_within, Decoded, InBuf, OutBuf, Status};
+pub(crate) use crate::buf::{grow_zeroed, reserve_within, Decoded, InBuf, OutBuf, Status};
 
 pub(crate) mod brotli;
 pub(crate) mod bzip2;

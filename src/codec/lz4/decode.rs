@@ -12,7 +12,7 @@ use super::frame::{one_thread_bytes, remember, BlockHeader, Descriptor, LEGACY_M
 use super::parallel::ParallelBlocks;
 use super::MAGIC;
 use crate::codec::spec::{skippable, Match};
-use crate::codec::{CodecResult, Decode, Decoded, Fault, InBuf, OutBuf};
+use crate::codec::{grow_zeroed, CodecResult, Decode, Decoded, Fault, InBuf, OutBuf};
 use crate::settings::Settings;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,10 +212,7 @@ impl Lz4Decoder {
             let room = max.min(output.spare_len());
             &mut output.spare()[..room]
         } else {
-            if self.decoded.len() < max {
-                self.decoded.reserve_exact(max - self.decoded.len());
-                self.decoded.resize(max, 0);
-            }
+            grow_zeroed(&mut self.decoded, max, max);
             &mut self.decoded[..max]
         };
         let n = if stored {

@@ -8,7 +8,7 @@ use xxhash_rust::xxh32::Xxh32;
 use super::frame::{self, block_bound, remember, Descriptor, UNCOMPRESSED_BIT, WINDOW};
 use super::{block_code, MAGIC};
 use crate::codec::parallel::{self, BlockCompressor, Parallel, ParallelStream};
-use crate::codec::{CodecResult, Encode, Fault, InBuf, OutBuf, Status};
+use crate::codec::{grow_zeroed, CodecResult, Encode, Fault, InBuf, OutBuf, Status};
 use crate::settings::Settings;
 use crate::Dictionary;
 
@@ -187,10 +187,7 @@ impl Lz4Encoder {
         let dst: &mut [u8] = if direct {
             output.spare()
         } else {
-            if self.staged.len() < bound {
-                self.staged.reserve_exact(bound - self.staged.len());
-                self.staged.resize(bound, 0);
-            }
+            grow_zeroed(&mut self.staged, bound, bound);
             &mut self.staged
         };
         let prefix: &[u8] = match (self.linked, &self.dict) {

@@ -41,7 +41,7 @@ use lz4_flex::block;
 use xxhash_rust::xxh32::{xxh32, Xxh32};
 
 use crate::codec::parallel::{drain_block, Block, BlockCompressor, Parallel};
-use crate::codec::{CodecResult, Fault, InBuf, OutBuf};
+use crate::codec::{grow_zeroed, CodecResult, Fault, InBuf, OutBuf};
 
 /// Whether a frame that may decode in parallel, with blocks of up to `block_max` and
 /// `produced` bytes of content so far, should go on in parallel: at once when one block fills
@@ -232,13 +232,10 @@ fn decode_batch(mut batch: &[u8], out: &mut Vec<u8>, at: &mut usize) -> CodecRes
             }
         }
         let room = if flags & STORED != 0 { size } else { max };
-        if out.len() < *at + room {
-            // a batch's worth, then only what is needed: amortised growth could double it
-            // past `BATCH + max`, the most a batch decodes to (under `BATCH` before its last
-            // block, as `batch_content` counts at least what each block decodes to)
-            out.reserve_exact((*at + room).max(BATCH) - out.len());
-            out.resize(*at + room, 0);
-        }
+        // doubling up to a batch's worth, then only what is needed: `BATCH + max` is the
+        // most a batch decodes to (under `BATCH` before its last block, as `batch_content`
+        // counts at least what each block decodes to)
+        grow_zeroed(out, *at + room, BATCH);
         let dst = &mut out[*at..*at + room];
         *at += if flags & STORED != 0 {
             dst.copy_from_slice(data);
