@@ -191,7 +191,7 @@ impl Plan {
     /// Memory, with `d` and `c` the largest block's content and compressed sizes (buffers
     /// grow exactly, to one block's size at most):
     /// - decoded blocks: the cache and the blocks in flight together are at most
-    ///   `max(cache_blocks, depth + 1)` buffers (see `make_room`);
+    ///   `max(cache_blocks, depth + 1)` buffers (see `make_room_for`);
     /// - compressed bytes: one buffer per job out, each at most a batch's span (under
     ///   `BATCH_CONTENT` and a block, or `depth` blocks), and the reading thread's one;
     /// - decoders: each worker's and the reading thread's, a window (a block) and its state,
@@ -457,11 +457,6 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         self.cache.iter().position(|c| c.block == block)
     }
 
-    /// Make room for one more block: evict the least recently used, keeping its buffer.
-    fn make_room(&mut self) {
-        self.make_room_for(1);
-    }
-
     /// Make room for `more` blocks (decoded here, or sent ahead): the cache and the blocks in
     /// flight stay within `max(cache_blocks, depth + 1)` buffers. Blocks outside the read-ahead
     /// window (from the block being read to the last one handed out) go first, least recently
@@ -481,7 +476,7 @@ impl<R: Read + Seek> SeekableDecoder<R> {
     }
 
     fn insert(&mut self, block: usize, data: Vec<u8>) -> usize {
-        self.make_room();
+        self.make_room_for(1);
         self.tick += 1;
         self.cache.push(Cached { block, data, used: self.tick });
         self.cache.len() - 1
@@ -515,7 +510,7 @@ impl<R: Read + Seek> SeekableDecoder<R> {
         let read = self.read_raw(entry.c_off, entry.c_off + entry.c_len, &mut raw, self.recipe.largest.1);
         self.raw = raw;
         read?;
-        self.make_room(); // first, so that the evicted block's buffer is the one reused
+        self.make_room_for(1); // first, so that the evicted block's buffer is the one reused
         let mut data = self.spare.pop().unwrap_or_default();
         let blocks = self.index.entries.len();
         if let Err(e) = decode_block(&mut self.inline, &self.recipe, &entry, &self.raw, &mut data) {
