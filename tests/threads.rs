@@ -866,7 +866,13 @@ fn zstd_frames_of_mixed_sizes_decode_with_threads_within_the_estimate() {
     }
     // Frames of 64 KiB of text, then one of nearly `MEMBER_MAX` (4 MiB) of random bytes: the
     // largest batches there are (a batch's worth of small members and then the largest that
-    // joins one). The peak levels off by 8 rounds (40 MiB) and stays under the estimate.
+    // joins one). How many of the engine's buffers reach their full size at once is up to the
+    // scheduler, so the peak climbs in steps to a plateau and then stays (debug build, 12 runs
+    // each, MiB: 4 rounds 54.0 or 59.6 or 61.8; 8 rounds 71.5 in 11, 78.6 in 1; 16 and 32
+    // rounds 78.6 in all 24). Compared: 16 and 32 rounds (79 and 158 MiB of output, the second
+    // more than the estimate), with one worker's pair of buffers (a job and its output, 13.1
+    // MiB) as the step the scheduler may still add; a decoder that kept 1 MiB of 5 per round
+    // would add 16 MiB, and one that kept its output would pass the estimate.
     let estimate = Config::default()
         .threads(2)
         .memory_estimate(Format::Zstd, compressio::Direction::Decompress)
@@ -874,15 +880,16 @@ fn zstd_frames_of_mixed_sizes_decode_with_threads_within_the_estimate() {
     let peak = |rounds: u64| -> usize {
         run_child("threaded_memory_child", &format!("zstd:2:{rounds}:mixed_members")).parse().unwrap()
     };
-    let (eight, sixteen) = (peak(8), peak(16));
+    let (short, long) = (peak(16), peak(32));
     println!(
-        "zstd, mixed frames, threads(2): peak {:.2} MiB (8 rounds) {:.2} MiB (16), estimate {:.2} MiB",
-        eight as f64 / MIB as f64,
-        sixteen as f64 / MIB as f64,
+        "zstd, mixed frames, threads(2): peak {:.2} MiB (16 rounds) {:.2} MiB (32), estimate {:.2} MiB",
+        short as f64 / MIB as f64,
+        long as f64 / MIB as f64,
         estimate as f64 / MIB as f64
     );
-    assert!(sixteen <= eight + 2 * MIB, "{eight} → {sixteen}");
-    assert!(eight.max(sixteen) <= estimate, "peak {sixteen} > estimate {estimate}");
+    let step = (5 << 20) + 64 + (8 << 20) + (128 << 10);
+    assert!(long <= short + step, "{short} → {long}");
+    assert!(short.max(long) <= estimate, "peak {} > estimate {estimate}", short.max(long));
 }
 
 #[test]
