@@ -97,6 +97,13 @@ fn main() {
         ours(Format::Xz, Config::default().threads(2)),
         Some(("xz", vec!["-d", "-c", "-T2"])),
     ));
+    // told the size (as the `compressio` tool tells it a file's): blocks evened out
+    cases.push((
+        Format::Xz,
+        "ours threads(2) size_hint",
+        ours(Format::Xz, Config::default().threads(2).size_hint(data.len() as u64)),
+        Some(("xz", vec!["-d", "-c", "-T2"])),
+    ));
     if let Some(s) = tool("xz", &["-6", "-T2", "-c"], &data) {
         cases.push((Format::Xz, "xz -6 -T2", s, Some(("xz", vec!["-d", "-c", "-T2"]))));
     }

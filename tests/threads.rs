@@ -233,6 +233,26 @@ fn multithreaded_xz_decoder_reads_multi_block_streams() {
     }
 }
 
+#[test]
+fn xz_size_hint_evens_out_the_threads_blocks() {
+    if !Format::Xz.is_enabled() {
+        return;
+    }
+    // the fastest preset's blocks are 1 MiB: 4.5 MiB is four and a half of them, or, told
+    // the size, six of 0.75 MiB (three for each of two threads)
+    let data = mixed(4 * MIB + MIB / 2, 12);
+    let blocks = |config: &Config| {
+        let packed = compressio::compress_with(&data, Format::Xz, config).unwrap();
+        assert!(decompress(&packed, Format::Xz).unwrap() == data);
+        compressio::SeekableDecoder::new(std::io::Cursor::new(packed)).unwrap().block_count()
+    };
+    let config = Config::fastest().threads(2);
+    assert_eq!(blocks(&config), 5);
+    assert_eq!(blocks(&config.clone().size_hint(data.len() as u64)), 6);
+    assert_eq!(blocks(&config.clone().threads(3).size_hint(data.len() as u64)), 6);
+    assert_eq!(blocks(&config.clone().threads(4).size_hint(data.len() as u64)), 8);
+}
+
 /// Read `stream` through a `Decoder` in `chunk`-byte reads until the end or an error: what
 /// came out before, and the error.
 fn read_until_error(stream: &[u8], config: &Config, chunk: usize) -> (Vec<u8>, Option<compressio::Error>) {
