@@ -46,19 +46,36 @@ pub(crate) fn dict_size(settings: &Settings) -> u32 {
     capped_dict_size(settings).unwrap_or_else(|| memory::liblzma::preset_dict_size(preset(settings)))
 }
 
-/// One liblzma call over our cursors.
+/// One liblzma call over our cursors, with at most `most` bytes of the input.
 fn process(
     stream: &mut Stream,
     input: &mut InBuf<'_>,
     output: &mut OutBuf<'_>,
     action: Action,
+    most: usize,
 ) -> std::result::Result<liblzma::stream::Status, liblzma::stream::Error> {
     let (in0, out0) = (stream.total_in(), stream.total_out());
-    let result = stream.process(input.rest(), output.spare(), action);
+    let rest = input.rest();
+    let result = stream.process(&rest[..rest.len().min(most)], output.spare(), action);
     input.advance((stream.total_in() - in0) as usize);
     output.advance((stream.total_out() - out0) as usize);
     result
 }
+
+/// The most input a single-threaded decoder gets per `lzma_code` call. Where LZMA2 stores
+/// data uncompressed (incompressible input), liblzma copies as much as a call gives it into
+/// its dictionary and from there to the output, and those copies run at cache speed only when
+/// they are small. 16 MiB of random bytes as .xz, `decompress` (a `bufread::Decoder` over the
+/// slice, which hands liblzma the whole rest of the input), medians of 41 decodes, three
+/// rounds alternating with the binary before: 6132–6193 → 6512–6782 MB/s. In a scratch loop of
+/// 100 decodes, steps of 2, 4, 8, 16, 32 KiB and none in the same binary: 7246, 8216, 7654,
+/// 7667, 7289, 7106 MB/s (2 KiB: the calls' own cost shows), liblzma's `XzDecoder` (8 KiB
+/// reads, so 8 KiB copies) 7784. `read::Decoder`, which copies the input into its buffer
+/// first, gained 6–11 % in that loop but nothing visible in `read_patterns` (64 KiB reads:
+/// 7643 and 7644 MB/s before, 7449 and 7601 after, against `XzDecoder`'s 8685–9323: that gap
+/// is the README's). Compressed data, which liblzma decodes at ~150 MB/s, is the same either
+/// way (25.6 MB of prose through `decompress`: 145–153 MB/s before, 136–156 after).
+const DECODE_STEP: usize = 4 << 10;
 
 /// How an encoder is built; kept, since liblzma cannot reset a finished coder and `reset`
 /// builds a new one.
@@ -116,7 +133,7 @@ impl LzmaEncoder {
 
 impl Encode for LzmaEncoder {
     fn encode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<()> {
-        process(&mut self.stream, input, output, Action::Run).map_err(encoder_error)?;
+        process(&mut self.stream, input, output, Action::Run, usize::MAX).map_err(encoder_error)?;
         Ok(())
     }
 
@@ -130,13 +147,13 @@ impl Encode for LzmaEncoder {
             (Container::Stream, None) => Action::SyncFlush,
         };
         let status =
-            process(&mut self.stream, &mut InBuf::new(&[]), output, action).map_err(encoder_error)?;
+            process(&mut self.stream, &mut InBuf::new(&[]), output, action, 0).map_err(encoder_error)?;
         Ok(if status == liblzma::stream::Status::StreamEnd { Status::Done } else { Status::Ongoing })
     }
 
     fn finish(&mut self, output: &mut OutBuf<'_>) -> CodecResult<Status> {
-        let status =
-            process(&mut self.stream, &mut InBuf::new(&[]), output, Action::Finish).map_err(encoder_error)?;
+        let status = process(&mut self.stream, &mut InBuf::new(&[]), output, Action::Finish, 0)
+            .map_err(encoder_error)?;
         Ok(if status == liblzma::stream::Status::StreamEnd { Status::Done } else { Status::Ongoing })
     }
 
@@ -194,19 +211,23 @@ impl LzmaDecoder {
 impl Decode for LzmaDecoder {
     fn decode(&mut self, input: &mut InBuf<'_>, output: &mut OutBuf<'_>) -> CodecResult<Decoded> {
         let (container, max_memory) = (self.container, self.max_memory);
-        drive(input, output, |input, output| match process(&mut self.stream, input, output, Action::Run) {
-            Ok(status) => Ok(status == liblzma::stream::Status::StreamEnd),
-            Err(liblzma::stream::Error::MemLimit) => Err(Fault::Limit(max_memory)),
-            Err(liblzma::stream::Error::Mem) => Err(Fault::out_of_memory()),
-            Err(liblzma::stream::Error::Format) => Err(Fault::corrupt(match container {
-                Container::Stream => "not an xz stream (bad header)",
-                Container::Alone => "invalid lzma header",
-            })),
-            Err(liblzma::stream::Error::Options) => {
-                Err(Fault::unsupported("stream uses options liblzma does not support"))
+        // (the multithreaded decoder takes all the input there is: its workers decode ahead)
+        let step = if self.threads.is_some() { usize::MAX } else { DECODE_STEP };
+        drive(input, output, |input, output| {
+            match process(&mut self.stream, input, output, Action::Run, step) {
+                Ok(status) => Ok(status == liblzma::stream::Status::StreamEnd),
+                Err(liblzma::stream::Error::MemLimit) => Err(Fault::Limit(max_memory)),
+                Err(liblzma::stream::Error::Mem) => Err(Fault::out_of_memory()),
+                Err(liblzma::stream::Error::Format) => Err(Fault::corrupt(match container {
+                    Container::Stream => "not an xz stream (bad header)",
+                    Container::Alone => "invalid lzma header",
+                })),
+                Err(liblzma::stream::Error::Options) => {
+                    Err(Fault::unsupported("stream uses options liblzma does not support"))
+                }
+                Err(liblzma::stream::Error::Data) => Err(Fault::corrupt("compressed data is corrupt")),
+                Err(e) => Err(Fault::corrupt(e.to_string())),
             }
-            Err(liblzma::stream::Error::Data) => Err(Fault::corrupt("compressed data is corrupt")),
-            Err(e) => Err(Fault::corrupt(e.to_string())),
         })
     }
 
