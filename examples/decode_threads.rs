@@ -137,7 +137,7 @@ fn main() {
     if let Some(s) = tool("bgzip", &["-c", "-@", "2"], &data) {
         cases.push((Format::Gzip, "bgzip -@2 (BGZF)", s, Some(("bgzip", vec!["-d", "-c", "-@", "2"]))));
     }
-    // gzip members without block sizes: one thread (nothing tells where they end)
+    // gzip members without block sizes: found by their headers (`cat a.gz b.gz`)
     let members: Vec<u8> =
         data.chunks(1 << 20).flat_map(|piece| compressio::compress(piece, Format::Gzip).unwrap()).collect();
     cases.push((

@@ -328,14 +328,16 @@ impl Config {
     ///
     /// For decoders, `threads(n)` with `n > 1` decodes in parallel what the stream lets split:
     /// multi-block .xz (liblzma's multithreaded decoder), lz4 frames of independent blocks
-    /// (past their first MiB: a smaller frame stays on one thread), zstd streams of several frames (`seekable`, pzstd), BGZF gzip (`seekable`,
-    /// bgzip: members that carry their size), and every bzip2 file, one-stream or many-stream
+    /// (past their first MiB: a smaller frame stays on one thread), zstd streams of several frames (`seekable`, pzstd), gzip of several
+    /// members (BGZF from `seekable` or bgzip, whose members carry their size, and
+    /// concatenated files, `cat a.gz b.gz`, whose members are found by their headers, each
+    /// within its first MiB), and every bzip2 file, one-stream or many-stream
     /// (its blocks, found by their magic numbers as lbzip2 finds them). The output, the errors
     /// (and the output before them) and `max_output` are those of one thread. Other streams,
-    /// and every stream with `single_stream`, decode on one thread. lz4, zstd frames and BGZF
+    /// and every stream with `single_stream`, decode on one thread. lz4, zstd frames and gzip
     /// run `n - 1` workers beside the caller's thread: for lz4 it copies the blocks in and the
-    /// output out, and decodes a batch itself rather than wait; for zstd and BGZF it also
-    /// decodes a batch itself when they are busy. zstd and BGZF decoders take as many of the
+    /// output out, and decodes a batch itself rather than wait; for zstd and gzip it also
+    /// decodes a batch itself when they are busy. zstd and gzip decoders take as many of the
     /// `n` threads as their batches fit in half of [`max_memory`](Config::max_memory): three
     /// under the default limit (about 115 MiB of batches), eighteen with 1 GiB.
     /// The async encoders (features `tokio`, `futures`) with `threads` run their codec on a

@@ -497,7 +497,7 @@ fn bgzf_and_gzip_members_decode_in_parallel_exactly_as_on_one_thread() {
         ("ours, one member".to_string(), gzip(&data, Config::default())),
         ("ours threads(2), one member".to_string(), gzip(&data, Config::default().threads(2))),
     ];
-    // BGZF members, then plain members (decoded on the caller's thread), then BGZF again
+    // BGZF members, then plain members (measured by the next header), then BGZF again
     let third = data.len() / 3;
     let mut mixed_members = gzip(&data[..third], Config::default().seekable(0xff00));
     for piece in data[third..2 * third].chunks(300_000) {
@@ -549,6 +549,86 @@ fn bgzf_and_gzip_members_decode_in_parallel_exactly_as_on_one_thread() {
             }
         }
         like_one_thread(Format::Gzip, name, stream, &data, b"\x1f\x8b\x08 and garbage", true);
+    }
+}
+
+#[test]
+fn plain_gzip_members_decode_in_parallel_exactly_as_on_one_thread() {
+    if !Format::Gzip.is_enabled() {
+        return;
+    }
+    // text with plausible gzip member headers in it, which stored deflate data keeps as they
+    // are: false member ends for the splitter
+    const FAKE: [u8; 10] = [0x1f, 0x8b, 8, 1, 0x41, 0x41, 0x41, 0x41, 2, 3];
+    let mut data = mixed(10 * MIB, 41);
+    for at in [10, 3_000_123, 3_000_500, 9 * MIB] {
+        data[at..at + FAKE.len()].copy_from_slice(&FAKE);
+    }
+    let gzip = |data: &[u8], config: Config| compressio::compress_with(data, Format::Gzip, &config).unwrap();
+    // members of many sizes: empty ones, a 1-byte one, one too long to scan for the next
+    // header (decoded on the caller's thread), the one holding the two fakes stored, and one
+    // whose file name holds a fake
+    let sizes = [300_000, 0, 1, MIB, 1_651_423, 1_000, 4 * MIB + 123, 0, 70_000, 250_000];
+    let mut members = Vec::new();
+    let mut at = 0;
+    for (i, size) in sizes.iter().copied().chain(std::iter::repeat(300_000)).enumerate() {
+        if at == data.len() {
+            break;
+        }
+        let piece = &data[at..(at + size).min(data.len())];
+        let stored = piece.len() == 1_000;
+        let mut member = gzip(
+            piece,
+            if stored { Config::default().level(compressio::Level::Exact(0)) } else { Config::default() },
+        );
+        if i == 8 {
+            // FNAME: "file name " + a fake header + NUL
+            member[3] |= 0x08;
+            let mut name = b"file name ".to_vec();
+            name.extend_from_slice(&FAKE);
+            name.push(0);
+            member.splice(10..10, name);
+        }
+        members.push(member);
+        at += piece.len();
+    }
+    // (the stored member holds the fakes at 3_000_123 and 3_000_500)
+    assert_eq!(sizes[..5].iter().sum::<usize>(), 3_000_000);
+    let mut streams = vec![("plain members".to_string(), members.concat())];
+    if have_tool("gzip") {
+        let cat: Vec<u8> = data.chunks(700_000).flat_map(|piece| run_tool("gzip", &["-c"], piece)).collect();
+        streams.push(("gzip -c pieces, concatenated".to_string(), cat));
+    }
+    for (name, stream) in &streams {
+        for threads in [2, 3] {
+            let config = Config::default().threads(threads);
+            for chunks in [&[1 << 20][..], &[65536], &[7, 100_000, 1]] {
+                let back = decompress_chunked(stream, Format::Gzip, &config, chunks)
+                    .unwrap_or_else(|e| panic!("{name}, threads({threads}), reads {chunks:?}: {e}"));
+                assert!(back == data, "{name}, threads({threads}), reads {chunks:?}");
+            }
+        }
+        like_one_thread(Format::Gzip, name, stream, &data, &FAKE, true);
+    }
+    // member ends at every offset from where reads end: a header cut off at the end of what
+    // was read is not taken past (bytes after a member's end are the next member's)
+    let small = &data[..MIB];
+    let stream: Vec<u8> = small.chunks(20_000).flat_map(|piece| gzip(piece, Config::default())).collect();
+    struct Pieces<'a>(&'a [u8], usize);
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.1).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    for step in [9, 10, 4099, 65536] {
+        let config = Config::default().threads(2);
+        let mut decoder = Decoder::with_config(Pieces(&stream, step), Format::Gzip, &config).unwrap();
+        let back = read_chunked(&mut decoder, &[65536])
+            .unwrap_or_else(|e| panic!("20 kB members, reads of {step}: {e}"));
+        assert!(back == small, "20 kB members, reads of {step}");
     }
 }
 

@@ -55,7 +55,7 @@ struct Cli {
     #[arg(short = 'l', long = "level", value_name = "LEVEL")]
     level: Option<Level>,
     /// Compress, or decompress what splits (multi-block xz, lz4 independent blocks, bzip2,
-    /// zstd frames, BGZF), with THREADS worker threads (0: one per core)
+    /// zstd frames, gzip members), with THREADS worker threads (0: one per core)
     #[arg(short = 'T', long = "threads", value_name = "THREADS")]
     threads: Option<usize>,
     /// Compress, decompress or test with the dictionary DICT (zstd, zlib, deflate, lz4): a file

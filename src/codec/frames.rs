@@ -1,6 +1,7 @@
 //! Parallel decoding of streams made of self-delimiting members (`Config::threads(n)` on a
 //! decoder): zstd frames, whose length their block headers give without decoding them, and
-//! BGZF gzip members, whose `BC` extra field claims it.
+//! gzip members, whose length a BGZF `BC` extra field claims, or else the next member
+//! header after them (`gzip/split.rs`).
 //!
 //! The caller's thread measures each member ([`Measure`]), gathers whole members into batches
 //! of about 1 MiB (or of about `OUTPUT_BATCH` of declared output) and hands them to the
@@ -9,14 +10,18 @@
 //! on one thread. Results come back in order and are written out; a member followed directly
 //! by another goes on in the same call (see `InBuf::last`), and the decoder stops after the
 //! last one having consumed exactly its bytes. Members the format cannot measure (a gzip
-//! member without a block size) are decoded on the caller's thread as they come.
+//! member with no next header in its first MiB) are decoded on the caller's thread as they
+//! come. A measure that looks ahead for the next member (gzip's) says how much it has ruled
+//! out (`Measure::settled`), and no more of the input is taken: what lies past a member's end
+//! is the next member's, or the caller's (`single_stream`).
 //!
 //! - **Same output, same errors.** A bad member is reported after exactly the output one
 //!   thread gives before it: the same decoder decodes the same bytes. When the input ends
 //!   inside a member, the complete members and what the decoder makes of the incomplete one
 //!   come out before the truncation, as on one thread.
 //! - **Measures are checked, not trusted.** A member whose decoder ends before its measured
-//!   length, or wants more after it (a BGZF block size that lies: one thread never reads it),
+//!   length, or wants more after it (a BGZF block size that lies: one thread never reads it;
+//!   a gzip header's bytes met by chance inside a member's data),
 //!   is `Stop::Mismeasured`: the worker's output up to there is written out, and the caller's
 //!   thread decodes on with that decoder from where it stopped, through the batches taken
 //!   after it (their workers' output dropped), as one thread decodes the stream; the splitter
@@ -61,6 +66,13 @@ pub(crate) trait Measure: Send + 'static {
     fn measure(&mut self, member: &[u8]) -> CodecResult<Measured>;
     /// Forget the member being measured.
     fn reset(&mut self);
+    /// After `measure` said `NeedMore` for `member`: how much of it is certainly the member's
+    /// own (the splitter takes no more of the input). Default: all of it, for measures that
+    /// read lengths from headers; one that looks for the next member's start cannot rule out
+    /// a start cut off at the end.
+    fn settled(&self, member: &[u8]) -> usize {
+        member.len()
+    }
     /// Whether `prefix` starts a member this decoder goes on with.
     fn starts(prefix: &[u8]) -> Match;
     /// The content size that the member starting with `head` declares, if it does.
@@ -497,9 +509,21 @@ impl<M: Measure> ThreadedMembers<M> {
                         let alone = matches!(measured, Measured::Alone);
                         if alone || self.raw.len() > MEMBER_MAX {
                             self.scan = Scan::Long { alone };
+                            input.advance(n);
+                            return Ok(true);
                         }
-                        input.advance(n);
-                        return Ok(true);
+                        // only what the measure has ruled out as the member's end is taken
+                        // from the input (until it ends): bytes past its end are the next
+                        // member's, or the adapter's (`single_stream`)
+                        let keep = match measured {
+                            Measured::NeedMore if !input.last => {
+                                self.measure.settled(&self.raw).clamp(before, have)
+                            }
+                            _ => have,
+                        };
+                        self.raw.truncate(keep);
+                        input.advance(keep - before);
+                        return Ok(keep > before);
                     }
                 };
                 // the member's bytes, no more

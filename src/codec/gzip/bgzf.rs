@@ -11,12 +11,11 @@
 use flate2::{Compress, Compression, FlushCompress};
 
 use crate::codec::deflate::stream::compressor_error;
-use crate::codec::frames::{Measure, Measured};
 use crate::codec::parallel::{BlockCompressor, Parallel, ParallelStream};
 use crate::codec::seekable::{
     read_vec, BlockFormat, BlockSummary, Index, IndexError, IndexedEncoder, Source,
 };
-use crate::codec::spec::{preset, Match};
+use crate::codec::spec::preset;
 use crate::codec::{CodecResult, Fault};
 use crate::settings::Settings;
 
@@ -119,7 +118,7 @@ fn bsize(extra: &[u8]) -> Option<u16> {
 }
 
 /// What a gzip member's first bytes say about its BGZF block size.
-enum Head {
+pub(super) enum Head {
     /// Not yet known: the first this many bytes are needed.
     NeedMore(usize),
     /// Not a gzip member.
@@ -136,7 +135,7 @@ enum Head {
 
 /// Read a member's BGZF block size from its first bytes: the one reading of the header that
 /// the threaded decoder's measure and the index walk share.
-fn member_len(head: &[u8]) -> Head {
+pub(super) fn member_len(head: &[u8]) -> Head {
     if head.len() < 12 {
         return Head::NeedMore(12);
     }
@@ -152,40 +151,6 @@ fn member_len(head: &[u8]) -> Head {
         None => Head::NoBlockSize,
         Some(bsize) if usize::from(bsize) + 1 < 12 + xlen + TRAILER_LEN => Head::TooSmall,
         Some(bsize) => Head::Len(usize::from(bsize) + 1),
-    }
-}
-
-/// Measures gzip members for the threaded decoder (`codec/frames.rs`) by their BGZF block
-/// size; other members are left to the caller's thread. The block size is only a claim about
-/// the member (the one-thread decoder never reads it): a member that ends elsewhere is
-/// decoded again on the caller's thread from where its worker's decoder stopped.
-pub(super) struct BlockSize;
-
-impl Measure for BlockSize {
-    fn measure(&mut self, member: &[u8]) -> CodecResult<Measured> {
-        Ok(match member_len(member) {
-            Head::NeedMore(_) => Measured::NeedMore,
-            // not a gzip member: the one-thread decoder's to judge
-            Head::NotGzip => Measured::Alone,
-            Head::NoExtra | Head::NoBlockSize | Head::TooSmall => Measured::Unknown,
-            Head::Len(len) => Measured::Len(len),
-        })
-    }
-
-    fn reset(&mut self) {}
-
-    fn starts(prefix: &[u8]) -> Match {
-        super::matches(prefix)
-    }
-
-    fn content_size(_head: &[u8]) -> Option<u64> {
-        None
-    }
-
-    /// ISIZE, the member's last four bytes.
-    fn output_size(member: &[u8]) -> Option<u64> {
-        let isize = member.get(member.len().checked_sub(4)?..)?;
-        Some(u64::from(u32::from_le_bytes(isize.try_into().ok()?)))
     }
 }
 

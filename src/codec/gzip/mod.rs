@@ -11,6 +11,8 @@ use crate::codec::spec::{match_magic, Codec, Detect, Match, Members, Spec};
 mod bgzf;
 #[cfg(feature = "deflate")]
 mod member;
+#[cfg(feature = "deflate")]
+mod split;
 
 /// Multi-member: concatenated gzip files are one gzip file (RFC 1952 2.2).
 pub(crate) static SPEC: Spec = Spec {
@@ -32,9 +34,11 @@ const CODEC: Option<Codec> = Some(Codec {
         Some(block) => Ok(Box::new(bgzf::encoder(s, block)?)),
         None => Ok(Box::new(member::GzipEncoder::new(s)?)),
     },
-    // BGZF decodes in parallel with threads(n): its members tell their lengths (codec/frames.rs)
+    // members decode in parallel with threads(n) (codec/frames.rs), measured by split.rs
     decoder: |s| {
-        crate::codec::frames::decoder(s, bgzf::BlockSize, |_| Ok(Box::new(member::GzipDecoder::new()?)))
+        crate::codec::frames::decoder(s, split::MemberEnds::new(), |_| {
+            Ok(Box::new(member::GzipDecoder::new()?))
+        })
     },
     encoder_memory: |s| match s.seekable {
         Some(block) => bgzf::encoder_memory(s, block),
