@@ -134,6 +134,7 @@ impl Error {
             Fault::InvalidConfig(detail) => Error::InvalidConfig(format!("{format}: {detail}")),
             Fault::Backend(detail) => Error::backend(format, detail),
             Fault::Dictionary(id) => Error::NeedsDictionary { format, id },
+            Fault::Trailing => Error::TrailingData { format },
         }
     }
 

@@ -609,6 +609,13 @@ fn plain_gzip_members_decode_in_parallel_exactly_as_on_one_thread() {
             }
         }
         like_one_thread(Format::Gzip, name, stream, &data, &FAKE, true);
+        like_one_thread(Format::Gzip, name, stream, &data, b"\0\0\0 garbage, no member", true);
+        // garbage with a plausible header in it: the last member is measured up to there, its
+        // decoder ends before, and what follows it is trailing data
+        let mut fake_after = b"\0 garbage ".to_vec();
+        fake_after.extend_from_slice(&FAKE);
+        fake_after.extend_from_slice(b" and more garbage");
+        like_one_thread(Format::Gzip, name, stream, &data, &fake_after, true);
     }
     // member ends at every offset from where reads end: a header cut off at the end of what
     // was read is not taken past (bytes after a member's end are the next member's)
@@ -629,6 +636,49 @@ fn plain_gzip_members_decode_in_parallel_exactly_as_on_one_thread() {
         let back = read_chunked(&mut decoder, &[65536])
             .unwrap_or_else(|e| panic!("20 kB members, reads of {step}: {e}"));
         assert!(back == small, "20 kB members, reads of {step}");
+    }
+    // input buffers too small to show what lies past a member's end before taking it: the
+    // splitter takes everything, and a member end found inside it sends the rest to the
+    // caller's thread
+    // (and bytes after the last member that start none, taken in with it: trailing data, as
+    // one thread reports it)
+    let short: Vec<u8> =
+        small[..200_000].chunks(20_000).flat_map(|piece| gzip(piece, Config::default())).collect();
+    let mut garbage = short.clone();
+    garbage.extend_from_slice(b"\0 garbage, no member");
+    // (and bytes that start like a member, then do not: 10 of them, the last 9 of which the
+    // splitter leaves in the input when it takes the last member, cutting the magic)
+    let mut partial = short.clone();
+    partial.extend_from_slice(b"\x1f garbage!");
+    for stream in [&stream[..200_000], &short, &garbage, &partial, &partial[..short.len() + 1]] {
+        let one = read_format_until_error(stream, Format::Gzip, &Config::default(), 65536);
+        for buffer in [1, 5, 13, 16, 17, 65536] {
+            let config = Config::default().threads(2).buffer_size(buffer);
+            let two = read_format_until_error(stream, Format::Gzip, &config, 65536);
+            assert!(one.0 == two.0, "input buffer {buffer}: {} / {}", one.0.len(), two.0.len());
+            assert_eq!(format!("{:?}", one.1), format!("{:?}", two.1), "input buffer {buffer}");
+        }
+    }
+    // headers longer than the input buffer (an FEXTRA of 6000 bytes, a fake header in it):
+    // the splitter takes a header that is still incomplete whole, or it would wait for input
+    // the buffer cannot hold
+    let extra: Vec<u8> = small[..200_000]
+        .chunks(20_000)
+        .flat_map(|piece| {
+            let mut member = gzip(piece, Config::default());
+            let mut field = vec![b'Z', b'Z'];
+            field.extend_from_slice(&5996u16.to_le_bytes());
+            field.extend((0..5996).map(|i| FAKE[i % FAKE.len()]));
+            member[3] |= 0x04;
+            member.splice(10..10, (6000u16.to_le_bytes().into_iter()).chain(field));
+            member
+        })
+        .collect();
+    for buffer in [1000, 4096, 65536] {
+        let config = Config::default().threads(2).buffer_size(buffer);
+        let (back, error) = read_format_until_error(&extra, Format::Gzip, &config, 65536);
+        assert!(error.is_none(), "6000-byte FEXTRA, input buffer {buffer}: {error:?}");
+        assert!(back == small[..200_000], "6000-byte FEXTRA, input buffer {buffer}");
     }
 }
 

@@ -25,7 +25,8 @@
 //!   is `Stop::Mismeasured`: the worker's output up to there is written out, and the caller's
 //!   thread decodes on with that decoder from where it stopped, through the batches taken
 //!   after it (their workers' output dropped), as one thread decodes the stream; the splitter
-//!   takes up again once those bytes are used up.
+//!   takes up again once those bytes are used up. Bytes so taken after a member's end that
+//!   start no member are trailing data (`Fault::Trailing`), as the adapter reports them.
 //! - **Memory.** At most `2 × threads` batches in flight, each at most a batch and a member
 //!   in and `OUTPUT_CAP` out (a worker's output grows towards the cap as its batches need):
 //!   a batch that decodes to more is handed back, decoder and all, and finished on the
@@ -163,6 +164,8 @@ enum Outcome {
         decoded: usize,
         used: usize,
         members: Option<Vec<usize>>,
+        /// Mismeasured at a member's end (`Stop::Mismeasured`).
+        between: bool,
     },
 }
 
@@ -175,8 +178,9 @@ enum Stop {
     Full,
     /// A member ended before its measured length, or went on past it: the measure was wrong
     /// about it (its decoder, at a member's start or inside one, goes on from where it
-    /// stopped with what follows, as on one thread).
-    Mismeasured,
+    /// stopped with what follows, as on one thread). `between`: it stopped at a member's end,
+    /// so what follows must start a member.
+    Mismeasured { between: bool },
 }
 
 /// A worker.
@@ -213,7 +217,7 @@ fn decode_members(
                     return (used, Err(fault));
                 }
                 if left > 0 {
-                    return (used, Ok(Stop::Mismeasured));
+                    return (used, Ok(Stop::Mismeasured { between: true }));
                 }
             }
             Ok(Decoded::OutputFull) if output.is_full() => {
@@ -225,7 +229,7 @@ fn decode_members(
                 *lens.front_mut().unwrap_or(&mut 0) = left
             }
             Ok(_) if left == 0 && tail && lens.len() == 1 => return (used, Ok(Stop::Finished)),
-            Ok(_) if left == 0 => return (used, Ok(Stop::Mismeasured)),
+            Ok(_) if left == 0 => return (used, Ok(Stop::Mismeasured { between: false })),
             Ok(_) => *lens.front_mut().unwrap_or(&mut 0) = left,
         }
     }
@@ -266,7 +270,8 @@ impl BlockCompressor for BatchDecoder {
             }
             Ok(stop) => {
                 let members = (stop == Stop::Full).then(|| lens.into_iter().collect());
-                Outcome::Rest { decoder, decoded: at, used, members }
+                let between = stop == Stop::Mismeasured { between: true };
+                Outcome::Rest { decoder, decoded: at, used, members, between }
             }
             // the decoder is in the middle of a bad member: the next batch gets a new one
             Err(fault) => Outcome::Bad { len: at, fault },
@@ -289,6 +294,8 @@ struct Rest {
     decoded: usize,
     used: usize,
     members: Option<VecDeque<usize>>,
+    /// The worker's decoder stopped at a member's end (`Stop::Mismeasured`).
+    between: bool,
 }
 
 impl Rest {
@@ -301,7 +308,7 @@ impl Rest {
                 return Ok(Stop::Full);
             }
         }
-        let Some(members) = &mut self.members else { return Ok(Stop::Mismeasured) };
+        let Some(members) = &mut self.members else { return Ok(Stop::Mismeasured { between: self.between }) };
         let input = &self.batch[self.used..self.members_end];
         let mut at = output.pos;
         let (used, result) =
@@ -364,6 +371,9 @@ pub(crate) struct ThreadedMembers<M: Measure> {
     own: Option<Box<dyn Decode>>,
     deferred: Option<Fault>,
     input_ended: bool,
+    /// The caller's thread's decoder (`own`) stopped at a member's end, with taken bytes
+    /// after it (`raw`): they must start a member, or they are trailing data.
+    between: bool,
 }
 
 /// `threads` in all: `threads - 1` workers, and the caller's thread decodes a batch itself
@@ -440,6 +450,7 @@ impl<M: Measure> ThreadedMembers<M> {
             own: None,
             deferred: None,
             input_ended: false,
+            between: false,
         })
     }
 
@@ -513,21 +524,42 @@ impl<M: Measure> ThreadedMembers<M> {
                             return Ok(true);
                         }
                         // only what the measure has ruled out as the member's end is taken
-                        // from the input (until it ends): bytes past its end are the next
-                        // member's, or the adapter's (`single_stream`)
+                        // from the input: bytes past its end are the next member's, or the
+                        // adapter's (`single_stream`). Unless that would leave the input
+                        // stuck: nothing taken and at least half of what its buffer holds
+                        // left (a tiny buffer, a header longer than the buffer), which more
+                        // input could not follow (a member end found behind what was taken
+                        // is then handled below)
+                        let settled = self.measure.settled(&self.raw).clamp(before, have);
+                        let left = input.rest().len() - (settled - before);
+                        let stuck = settled == before && left >= input.room / 2;
                         let keep = match measured {
-                            Measured::NeedMore if !input.last => {
-                                self.measure.settled(&self.raw).clamp(before, have)
-                            }
+                            Measured::NeedMore if !stuck => settled,
                             _ => have,
                         };
                         self.raw.truncate(keep);
                         input.advance(keep - before);
+                        if input.last && matches!(measured, Measured::NeedMore) {
+                            // the last member (no other after it in what is left): decoded
+                            // here, from what was taken and then from the input, which keeps
+                            // whatever follows the member for the adapter to judge
+                            self.scan = Scan::Long { alone: false };
+                            return Ok(true);
+                        }
                         return Ok(keep > before);
                     }
                 };
+                if len < before {
+                    // the member ended in what was taken before (a measure that could not
+                    // look past it: a tiny input buffer): the bytes after it, the next
+                    // member's, are taken too, so everything taken is decoded here, member
+                    // after member, as one thread decodes it
+                    input.advance(n);
+                    self.scan = Scan::Long { alone: false };
+                    return Ok(true);
+                }
                 // the member's bytes, no more
-                input.advance(len.saturating_sub(before));
+                input.advance(len - before);
                 self.raw.truncate(len);
                 if len > MEMBER_MAX {
                     self.scan = Scan::Long { alone: false };
@@ -610,7 +642,7 @@ impl<M: Measure> ThreadedMembers<M> {
                             self.engine.give_input(done.batch);
                         }
                     }
-                    Stop::Mismeasured => return self.resync(),
+                    Stop::Mismeasured { between } => return self.resync(between),
                 }
             }
             if let Some((block, len, _)) = &mut self.writing {
@@ -638,11 +670,12 @@ impl<M: Measure> ThreadedMembers<M> {
                     self.writing = Some((block, len, None))
                 }
                 Outcome::Bad { len, fault } => self.writing = Some((block, len, Some(fault))),
-                Outcome::Rest { decoder, decoded, used, members } => {
+                Outcome::Rest { decoder, decoded, used, members, between } => {
                     let members = members.map(VecDeque::from);
                     let batch = self.engine.take_last_input();
                     let members_end = read_batch(&batch).members.len();
-                    self.rest = Some(Rest { block, batch, members_end, decoder, decoded, used, members });
+                    self.rest =
+                        Some(Rest { block, batch, members_end, decoder, decoded, used, members, between });
                 }
             }
         }
@@ -652,7 +685,7 @@ impl<M: Measure> ThreadedMembers<M> {
     /// rest's decoder on, everything taken is decoded on this thread, as one thread decodes
     /// it: what the rest's batch has left, the batches after it (their workers' output is
     /// dropped), the batch being gathered and `raw`, then the input.
-    fn resync(&mut self) -> CodecResult<()> {
+    fn resync(&mut self, between: bool) -> CodecResult<()> {
         let Some(rest) = self.rest.take() else { return Ok(()) };
         let mut bytes = rest.unread().to_vec();
         let Rest { block, batch, decoder, .. } = rest;
@@ -671,6 +704,7 @@ impl<M: Measure> ThreadedMembers<M> {
         (self.bytes, self.declared, self.sample) = (0, 0, None);
         self.measure.reset();
         self.own = Some(decoder);
+        self.between = between;
         self.scan = Scan::Long { alone: false };
         Ok(())
     }
@@ -694,6 +728,34 @@ impl<M: Measure> ThreadedMembers<M> {
         };
         loop {
             let from_raw = self.raw_pos < self.raw.len();
+            if self.between {
+                // the decoder is at a member's end: what follows must start a member, judged
+                // as the adapter judges it after one thread's member
+                if !from_raw {
+                    // (nothing taken after it: the splitter judges the input)
+                    self.between = false;
+                    self.scan = Scan::Between;
+                    return Ok(Decoded::InputEmpty);
+                }
+                match M::starts(&self.raw[self.raw_pos..]) {
+                    Match::No => {
+                        self.raw.clear();
+                        self.raw_pos = 0;
+                        self.scan = Scan::Stopped;
+                        return Err(Fault::Trailing);
+                    }
+                    // a magic number cut off at the end of what was taken: with what follows
+                    Match::NeedMore if !input.is_empty() => {
+                        let n = input.rest().len().min(16);
+                        self.raw.extend_from_slice(&input.rest()[..n]);
+                        input.advance(n);
+                        continue;
+                    }
+                    Match::NeedMore if !input.last => return Ok(Decoded::InputEmpty),
+                    // (at the input's end: the decoder finds it truncated)
+                    _ => self.between = false,
+                }
+            }
             let mut source = if from_raw {
                 InBuf::new(&self.raw[self.raw_pos..])
             } else {
@@ -728,6 +790,8 @@ impl<M: Measure> ThreadedMembers<M> {
                     // splitter goes on once it is used up)
                     self.raw.drain(..self.raw_pos);
                     self.raw_pos = 0;
+                    // (what follows in what was taken must start a member: checked next)
+                    self.between = !alone && !self.raw.is_empty();
                     self.scan = match (alone, self.raw.is_empty()) {
                         (true, _) => Scan::Stopped,
                         (false, true) => Scan::Between,
@@ -808,6 +872,7 @@ impl<M: Measure> ThreadedMembers<M> {
         self.pending = 0;
         (self.worth_it, self.sample, self.long_io) = (None, None, (0, 0));
         self.input_ended = false;
+        self.between = false;
         self.engine.current_mut().clear();
         self.engine.reset()
     }

@@ -179,6 +179,10 @@ pub(crate) enum Fault {
     /// The stream needs the dictionary with this ID (zstd's ID, zlib's Adler-32), which the
     /// settings do not hold.
     Dictionary(u32),
+    /// After a member come bytes that start no member: what the adapter reports at a
+    /// boundary, found by a decoder that took those bytes in with the member (the threaded
+    /// gzip decoder, which cannot tell where a plain member ends before decoding it).
+    Trailing,
 }
 
 impl Fault {

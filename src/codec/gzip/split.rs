@@ -82,7 +82,12 @@ fn find_magic(bytes: &[u8]) -> Option<usize> {
 impl Measure for MemberEnds {
     fn measure(&mut self, member: &[u8]) -> CodecResult<Measured> {
         Ok(match member_len(member) {
-            Head::NeedMore(_) => Measured::NeedMore,
+            Head::NeedMore(_) => {
+                // every byte of a header still incomplete is the member's own (and no
+                // candidate for the next one)
+                self.scanned = self.scanned.max(member.len());
+                Measured::NeedMore
+            }
             // not a gzip member: the one-thread decoder's to judge
             Head::NotGzip => Measured::Alone,
             Head::Len(len) => Measured::Len(len),
@@ -149,6 +154,26 @@ mod tests {
         short.extend_from_slice(&HEADER);
         short.extend_from_slice(&HEADER);
         assert!(matches!(ends.measure(&short).unwrap(), Measured::Len(20)));
+    }
+
+    #[test]
+    fn an_incomplete_header_is_settled_whole() {
+        // FEXTRA of 300 bytes, a plausible header inside it: not a member end
+        let mut member = HEADER.to_vec();
+        member[3] = 0x04;
+        member.extend_from_slice(&300u16.to_le_bytes());
+        member.extend_from_slice(&[0; 100]);
+        member.extend_from_slice(&HEADER);
+        member.resize(12 + 300, 0);
+        let end = member.len() + 40;
+        member.resize(end, 0);
+        member.extend_from_slice(&HEADER);
+        let mut ends = MemberEnds::new();
+        for cut in [12, 200, 300] {
+            assert!(matches!(ends.measure(&member[..cut]).unwrap(), Measured::NeedMore), "cut at {cut}");
+            assert_eq!(ends.settled(&member[..cut]), cut);
+        }
+        assert!(matches!(ends.measure(&member).unwrap(), Measured::Len(len) if len == end));
     }
 
     #[test]
