@@ -151,8 +151,8 @@ impl Format {
 
     /// Identify the format from the first bytes of a stream.
     ///
-    /// Recognises the magic numbers of gzip, zstd, lz4, xz and bzip2 (its header and first
-    /// block magic: 10 bytes), the zlib header check and the legacy lzma header (a heuristic
+    /// Recognises the magic numbers of gzip (with its method byte: 3 bytes), zstd, lz4, xz and
+    /// bzip2 (its header and first block magic: 10 bytes), the zlib header check and the legacy lzma header (a heuristic
     /// needing 13 bytes). Leading skippable frames (zstd and lz4 share them) are skipped when
     /// they lie entirely inside `prefix`. Raw deflate and brotli have no header and are never
     /// detected. Returns `None` when `prefix` is too short to decide or matches nothing.

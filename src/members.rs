@@ -82,6 +82,10 @@ mod tests {
         assert!(matches!(b.next(b"garbage", false), Err(Error::TrailingData { .. })));
         assert_eq!(b.next(&[0x1f], false).unwrap(), Next::NeedMore);
         assert!(matches!(b.next(&[0x1f], true), Err(Error::Truncated { .. })));
+        // gzip's method byte is part of the decision: the same verdict wherever reads end
+        assert_eq!(b.next(&[0x1f, 0x8b], false).unwrap(), Next::NeedMore);
+        assert!(matches!(b.next(&[0x1f, 0x8b, 0x11], false), Err(Error::TrailingData { .. })));
+        assert!(matches!(b.next(&[0x1f, 0x8b], true), Err(Error::Truncated { .. })));
     }
 
     #[test]

@@ -31,10 +31,11 @@ fn formats_without_a_header_are_never_detected() {
 fn detect_needs_enough_bytes_and_says_none_otherwise() {
     for format in detectable() {
         let packed = compress(b"some data", format).unwrap();
-        // lzma needs its 13-byte header, bzip2 its header and first block (or end) magic;
-        // the others decide from their magic number
+        // lzma needs its 13-byte header, bzip2 its header and first block (or end) magic,
+        // gzip its magic and method byte; the others decide from their magic number
         let needed = match format {
-            Format::Gzip | Format::Zlib => 2,
+            Format::Zlib => 2,
+            Format::Gzip => 3,
             Format::Zstd | Format::Lz4 => 4,
             Format::Xz => 6,
             Format::Bzip2 => 10,

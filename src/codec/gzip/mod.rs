@@ -60,11 +60,16 @@ const MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// CM = 8, deflate: the only method ever defined.
 const DEFLATE: u8 = 8;
 
-/// The magic number, and the method when the third byte is there: checking it halves false
-/// positives.
+/// The magic number and the method: checking the method halves false positives, and a
+/// decision waits for it (the adapter, between members, reports `1f 8b` then another byte as
+/// trailing data whether or not its buffer happened to end after the `8b`).
 fn matches(prefix: &[u8]) -> Match {
     match match_magic(prefix, &MAGIC) {
-        Match::Yes if prefix.get(2).is_some_and(|&cm| cm != DEFLATE) => Match::No,
+        Match::Yes => match prefix.get(2) {
+            None => Match::NeedMore,
+            Some(&DEFLATE) => Match::Yes,
+            Some(_) => Match::No,
+        },
         m => m,
     }
 }
