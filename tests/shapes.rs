@@ -662,6 +662,9 @@ fn small_reads_then_large_reads_then_read_to_end_lose_and_repeat_nothing() {
                     let n = decoder.read(&mut buf[..333]).unwrap();
                     out.extend_from_slice(&buf[..n]);
                     assert_eq!(decoder.counts().1, out.len() as u64, "{case}");
+                    // (an empty read, inside a lease or not, takes nothing)
+                    assert_eq!(decoder.read(&mut buf[..0]).unwrap(), 0, "{case}");
+                    assert_eq!(decoder.counts().1, out.len() as u64, "{case}");
                     if n == 0 {
                         break;
                     }

@@ -400,20 +400,23 @@ impl<R: Read> Decoder<R> {
 
 impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // (a lease is taken only with the stage empty, and reads hand it out before anything
+        // else: the first test a read of a stored block meets)
+        if self.leased > 0 {
+            return Ok(self.hand_out_leased(out));
+        }
         if out.is_empty() {
             return Ok(0);
         }
-        if self.stage.held() == 0 {
-            // inside an lz4 stored block, reads copy straight from the buffer: the codec
-            // takes what the buffer holds of the block as output at once (`lease`)
-            if self.leased == 0 && self.core.passing() {
-                // (input read ahead for the lease, not for a stage's worth of copies)
-                if self.buf.is_empty() {
-                    self.buf.compact();
-                    self.fill()?;
-                }
-                self.leased = self.core.lease(&mut InBuf::new(self.buf.pending()));
+        // inside an lz4 stored block, reads copy straight from the buffer: the codec takes
+        // what the buffer holds of the block as output at once (`lease`)
+        if self.stage.held() == 0 && self.core.passing() {
+            // (input read ahead for the lease, not for a stage's worth of copies)
+            if self.buf.is_empty() {
+                self.buf.compact();
+                self.fill()?;
             }
+            self.leased = self.core.lease(&mut InBuf::new(self.buf.pending()));
             if self.leased > 0 {
                 self.crossing = true;
                 return Ok(self.hand_out_leased(out));
